@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level entry points. The modules themselves are described in Kbuild.
+#
+#   make                 build failover.ko and net_failover.ko (W=1)
+#   make lint            checkpatch --strict, sparse (C=2), kernel-doc
+#   make demo            boot a guest: pairing, unplug and replug (README)
+#   make check           every test, ending in "N passed, N failed"
+#   make clean
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+-include $(ROOT)/.cache/env
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KSRC ?= $(ROOT)/.cache/linux-source-6.1
+SELFTESTS := $(ROOT)/tools/testing/selftests/net/failover
+
+SOURCES := net/core/failover.c drivers/net/net_failover.c \
+	   include/net/failover.h include/net/net_failover.h
+
+.PHONY: all modules lint checkpatch sparse kerneldoc demo check clean setup
+
+all: modules
+
+setup:
+	@$(ROOT)/scripts/setup.sh
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(ROOT) W=1 modules
+
+checkpatch:
+	cd $(ROOT) && $(KSRC)/scripts/checkpatch.pl --strict --no-tree \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(SOURCES)
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(ROOT) C=2 W=1 modules 2>&1 | tee $(ROOT)/.cache/sparse.log
+	@! grep -E 'warning:|error:' $(ROOT)/.cache/sparse.log
+
+kerneldoc:
+	cd $(ROOT) && $(KSRC)/scripts/kernel-doc -Wall -none \
+		net/core/failover.c drivers/net/net_failover.c \
+		include/net/failover.h include/net/net_failover.h
+
+lint: checkpatch sparse kerneldoc
+
+demo:
+	@$(ROOT)/scripts/demo.sh
+
+check:
+	@$(ROOT)/scripts/check.sh
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(ROOT) clean
