@@ -29,14 +29,14 @@ modules:
 
 checkpatch:
 	cd $(ROOT) && $(KSRC)/scripts/checkpatch.pl --strict --no-tree \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $(SOURCES)
+		--ignore FILE_PATH_CHANGES -f $(SOURCES)
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(ROOT) C=2 W=1 modules 2>&1 | tee $(ROOT)/.cache/sparse.log
 	@! grep -E 'warning:|error:' $(ROOT)/.cache/sparse.log
 
 kerneldoc:
-	cd $(ROOT) && $(KSRC)/scripts/kernel-doc -Wall -none \
+	cd $(ROOT) && $(KSRC)/scripts/kernel-doc -v -Werror -none \
 		net/core/failover.c drivers/net/net_failover.c \
 		include/net/failover.h include/net/net_failover.h
 

@@ -97,7 +97,7 @@ struct net_failover_info {
 	struct net_device __rcu *active_dev;
 	struct nfo_lower primary;
 	struct nfo_lower standby;
-	spinlock_t stats_lock;
+	spinlock_t stats_lock;	/* folded counters, see kernel-doc above */
 	struct rtnl_link_stats64 folded;
 	struct net_device *dev;
 	struct work_struct open_work;
@@ -162,8 +162,7 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	return dev_queue_xmit(skb);
 }
 
-/*
- * Runs on both lowers, under rcu_read_lock(). Unicast is delivered from
+/* Runs on both lowers, under rcu_read_lock(). Unicast is delivered from
  * either lower: around a path change the host may still steer frames to
  * the old one. Broadcast and multicast usually reach both lowers, so they
  * are taken from the active lower only (or from any while none is active).

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the test guest (started by the initramfs of run_vm.py after
+# switch_root onto the host root + tmpfs overlay). Runs the selected test
+# scripts, stores each one's KTAP output and exit status in the output
+# share, dumps dmesg there and powers the guest off.
+#
+# No udev runs here: nothing loads virtio_net or e1000e; the tests do.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C LC_ALL=C
+OUT=/ftest/out
+
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+hostname ftguest
+ip link set lo up
+echo 0 > /proc/sys/kernel/panic_on_warn
+echo 1 > /proc/sys/kernel/sysrq
+
+FT_TESTS="" FT_TEST_TIMEOUT=150 FT_SHELL=0
+# shellcheck source=/dev/null
+. "$OUT/run.env"
+export FT_MODULES FT_HOTPLUG FT_TESTDIR
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+
+echo "ft-guest: up after $(cut -d' ' -f1 /proc/uptime)s," \
+	"modules=$FT_MODULES hotplug=$FT_HOTPLUG"
+for t in $FT_TESTS; do
+	echo "ft-guest: start $t.sh" > /dev/kmsg
+	echo "ft-guest: running $t.sh"
+	timeout -k 5 "$FT_TEST_TIMEOUT" bash "$FT_TESTDIR/$t.sh" 2>&1 |
+		tee "$OUT/results/$t.ktap"
+	rc=${PIPESTATUS[0]}
+	echo "$rc" > "$OUT/results/$t.rc"
+	echo "ft-guest: end $t.sh rc=$rc" > /dev/kmsg
+done
+
+dmesg > "$OUT/dmesg.txt"
+sync
+if [ "$FT_SHELL" = 1 ]; then
+	echo "ft-guest: shell (exit to power off)"
+	setsid -c bash -i <> /dev/ttyS0 >&0 2>&1
+fi
+touch "$OUT/guest.done"
+sync
+echo "ft-guest: done after $(cut -d' ' -f1 /proc/uptime)s"
+echo o > /proc/sysrq-trigger
+sleep 10
