@@ -14,11 +14,14 @@
  *
  * The failover framework (net/core/failover.c) finds and enslaves the
  * lowers; this file decides what they carry. Transmit goes through the
- * "active" lower: the primary while it is running with carrier, else the
- * standby. Receive from either lower is delivered on the master (unicast
- * from both, so nothing is lost while the host is still steering frames to
- * the old path; broadcast and multicast from the active lower only, as the
- * host usually floods them to both). MTU, features, VLAN filters, address
+ * "active" lower: the primary while it is running with carrier (and has
+ * been for the hold-down time, is not marked unusable and the standby is
+ * not forced), else the standby. Every change of the active lower is
+ * announced to the peers (gratuitous ARP, unsolicited NA). Receive from
+ * either lower is delivered on the master (unicast from both, so nothing
+ * is lost while the host is still steering frames to the old path;
+ * broadcast and multicast from the active lower only, as the host usually
+ * floods them to both). MTU, features, VLAN filters, address
  * lists and promiscuous/allmulti mode of the master are pushed down to both
  * lowers; the master's counters are the sum of what the lowers carried
  * while they were enslaved.
@@ -33,6 +36,11 @@
  *   stats_lock   the folded counters and each lower's last snapshot; also
  *                taken when a lower pointer is set or cleared, so that a
  *                stats reader sees a lower and its snapshot together
+ *   per-CPU      path counters (u64_stats), written by the datapath only
+ *
+ * Work items (open, hold-down, peer notification) take RTNL themselves;
+ * net_failover_destroy() cancels them after the master is unregistered,
+ * and they do nothing once it is.
  */
 
 #include <linux/netdevice.h>
@@ -47,6 +55,18 @@
 #include <net/sch_generic.h>
 #include <uapi/linux/if_arp.h>
 #include <net/net_failover.h>
+/* The include set above is the stock driver's: the CRCs of the exported
+ * symbols depend on which types the translation unit defines, and the
+ * distribution's virtio_net.ko checks them. Anything more is hidden from
+ * genksyms (which defines __GENKSYMS__) so that the CRCs stay the same.
+ */
+#ifndef __GENKSYMS__
+#include <linux/u64_stats_sync.h>
+#include <net/rtnetlink.h>
+#include <uapi/linux/net_failover.h>
+#define CREATE_TRACE_POINTS
+#include "net_failover_trace.h"
+#endif
 
 #define NFO_DRV_NAME	"net_failover"
 #define NFO_DRV_VERSION	"2.0"
@@ -58,11 +78,65 @@
 #define NFO_ENC_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_SG | \
 				 NETIF_F_RXCSUM | NETIF_F_ALL_TSO)
 
+/* Limits of the knobs; a larger value is refused. */
+#define NFO_HOLDDOWN_MAX_MS	60000
+#define NFO_PEER_NOTIFY_MAX	255
+/* Spacing of repeated peer notifications. */
+#define NFO_NOTIFY_INTERVAL_MS	200
+
+static unsigned int holddown_ms;
+module_param(holddown_ms, uint, 0644);
+MODULE_PARM_DESC(holddown_ms,
+		 "default time a new primary must be up with carrier before it carries traffic (ms, 0-60000)");
+
+static unsigned int peer_notify = 1;
+module_param(peer_notify, uint, 0644);
+MODULE_PARM_DESC(peer_notify,
+		 "default gratuitous ARP / unsolicited NA rounds per path change (0-255)");
+
+static char *blocked_ids = "";
+module_param(blocked_ids, charp, 0444);
+MODULE_PARM_DESC(blocked_ids,
+		 "PCI vendor:device list (e.g. 8086:154c,15b3:1018) of primaries never used to transmit");
+
+enum nfo_path {
+	NFO_PATH_PRIMARY,
+	NFO_PATH_STANDBY,
+	NFO_NR_PATHS,
+};
+
+/**
+ * struct nfo_pcpu_stats - per-CPU path counters
+ * @tx_packets: frames handed to each lower
+ * @tx_bytes: bytes handed to each lower
+ * @rx_packets: frames received through each lower and delivered
+ * @rx_bytes: bytes received through each lower and delivered
+ * @tx_drop_no_lower: frames dropped because no lower was usable
+ * @rx_drop_inactive: broadcast/multicast frames of the inactive lower not
+ *	delivered on the master (the active lower gets its own copy)
+ * @syncp: u64_stats sequence
+ */
+struct nfo_pcpu_stats {
+	u64_stats_t tx_packets[NFO_NR_PATHS];
+	u64_stats_t tx_bytes[NFO_NR_PATHS];
+	u64_stats_t rx_packets[NFO_NR_PATHS];
+	u64_stats_t rx_bytes[NFO_NR_PATHS];
+	u64_stats_t tx_drop_no_lower;
+	u64_stats_t rx_drop_inactive;
+	struct u64_stats_sync syncp;
+};
+
 /**
  * struct nfo_lower - what the master keeps about one lower device
  * @dev: the lower; RTNL (mirrors the __rcu pointer of its role)
  * @tracker: tracks our reference on @dev
  * @seen: the lower's counters already folded into the master's; stats_lock
+ * @ready_since: jiffies when it last became running with carrier; RTNL
+ * @activations: times it became the active lower; RTNL
+ * @deactivations: times it stopped being the active lower; RTNL
+ * @was_ready: it was running with carrier at the last look; RTNL
+ * @going_down: it is being closed (NETDEV_GOING_DOWN seen); RTNL
+ * @blocked: not to be used for transmit (marked unusable); RTNL
  * @promisc: we hold a promiscuity reference on @dev; RTNL
  * @allmulti: we hold an allmulti reference on @dev; RTNL
  */
@@ -70,6 +144,12 @@ struct nfo_lower {
 	struct net_device *dev;
 	netdevice_tracker tracker;
 	struct rtnl_link_stats64 seen;
+	unsigned long ready_since;
+	u32 activations;
+	u32 deactivations;
+	bool was_ready;
+	bool going_down;
+	bool blocked;
 	bool promisc;
 	bool allmulti;
 };
@@ -83,12 +163,21 @@ struct nfo_lower {
  *	RTNL, read under RCU
  * @primary: bookkeeping of the primary lower
  * @standby: bookkeeping of the standby lower
+ * @pcpu: per-CPU path counters
  * @stats_lock: protects @folded and the lowers' @seen snapshots
  * @folded: sum of everything the lowers carried while enslaved
- * @dev: the master itself, for @open_work
+ * @dev: the master itself, for the work items
  * @open_work: opens lowers that joined (or were renamed) while the master
  *	was up; deferred because a lower may register before its driver is
  *	ready to be opened (virtio_net registers before DRIVER_OK)
+ * @holddown_work: re-evaluates the active lower when a primary's
+ *	hold-down time has passed
+ * @notify_work: sends the pending peer notifications
+ * @switches: active-lower changes since creation; RTNL
+ * @holddown_ms: hold-down of a new primary; RTNL
+ * @peer_notify: notification rounds per path change; RTNL
+ * @notify_left: notification rounds still to send; RTNL
+ * @force_standby: never transmit through the primary; RTNL
  * @lower_mtu_change: we are changing a lower's MTU ourselves; RTNL
  */
 struct net_failover_info {
@@ -97,14 +186,20 @@ struct net_failover_info {
 	struct net_device __rcu *active_dev;
 	struct nfo_lower primary;
 	struct nfo_lower standby;
+	struct nfo_pcpu_stats __percpu *pcpu;
 	spinlock_t stats_lock;	/* folded counters, see kernel-doc above */
 	struct rtnl_link_stats64 folded;
 	struct net_device *dev;
 	struct work_struct open_work;
+	struct delayed_work holddown_work;
+	struct delayed_work notify_work;
+	u32 switches;
+	u32 holddown_ms;
+	u8 peer_notify;
+	u8 notify_left;
+	bool force_standby;
 	bool lower_mtu_change;
 };
-
-static const struct net_device_ops nfo_netdev_ops;
 
 static bool nfo_lower_ready(const struct net_device *lower)
 {
@@ -137,10 +232,24 @@ static const char *nfo_role(struct net_failover_info *nfo,
 
 /* ---- datapath ---------------------------------------------------------- */
 
+static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
+		      u64_stats_t *bytes, unsigned int len)
+{
+	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
+
+	u64_stats_update_begin(&pcpu->syncp);
+	u64_stats_inc(packets);
+	if (bytes)
+		u64_stats_add(bytes, len);
+	u64_stats_update_end(&pcpu->syncp);
+}
+
 static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
 	struct net_device *lower;
+	enum nfo_path path;
 
 	lower = rcu_dereference_bh(nfo->active_dev);
 	if (unlikely(!lower || !nfo_lower_ready(lower))) {
@@ -150,11 +259,17 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		 */
 		lower = rcu_dereference_bh(nfo->standby_dev);
 		if (!lower || !nfo_lower_ready(lower)) {
+			nfo_count(nfo, &pcpu->tx_drop_no_lower, NULL, 0);
 			dev_core_stats_tx_dropped_inc(dev);
 			kfree_skb(skb);
 			return NETDEV_TX_OK;
 		}
 	}
+
+	path = lower == rcu_access_pointer(nfo->primary_dev) ?
+	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
+		  skb->len);
 
 	/* The lower picks its own queue: the master has a single one. */
 	skb->dev = lower;
@@ -172,13 +287,22 @@ static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 	struct sk_buff *skb = *pskb;
 	struct net_device *dev = rcu_dereference(skb->dev->rx_handler_data);
 	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
 	struct net_device *active;
+	enum nfo_path path;
 
 	if (skb->pkt_type != PACKET_HOST) {
 		active = rcu_dereference(nfo->active_dev);
-		if (active && active != skb->dev)
+		if (active && active != skb->dev) {
+			nfo_count(nfo, &pcpu->rx_drop_inactive, NULL, 0);
 			return RX_HANDLER_EXACT;
+		}
 	}
+
+	path = skb->dev == rcu_access_pointer(nfo->primary_dev) ?
+	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	nfo_count(nfo, &pcpu->rx_packets[path], &pcpu->rx_bytes[path],
+		  skb->len);
 
 	skb->dev = dev;
 	return RX_HANDLER_ANOTHER;
@@ -242,33 +366,83 @@ static void nfo_report_lower_state(struct net_device *lower, bool active)
 	netdev_lower_state_changed(lower, &info);
 }
 
+/* Is the lower running with carrier and not on its way down? Tracks when
+ * it became so, for the hold-down.
+ */
+static bool nfo_lower_usable(struct nfo_lower *l)
+{
+	bool ready = l->dev && !l->going_down && nfo_lower_ready(l->dev);
+
+	if (ready && !l->was_ready)
+		l->ready_since = jiffies;
+	l->was_ready = ready;
+	return ready;
+}
+
+static bool nfo_primary_eligible(struct net_failover_info *nfo)
+{
+	struct nfo_lower *l = &nfo->primary;
+	unsigned long until;
+
+	if (!nfo_lower_usable(l) || l->blocked || nfo->force_standby)
+		return false;
+	if (!nfo->holddown_ms ||
+	    rtnl_dereference(nfo->active_dev) == l->dev)
+		return true;
+
+	until = l->ready_since + msecs_to_jiffies(nfo->holddown_ms);
+	if (time_after_eq(jiffies, until))
+		return true;
+	mod_delayed_work(system_wq, &nfo->holddown_work, until - jiffies);
+	return false;
+}
+
+static void nfo_count_switch(struct net_failover_info *nfo,
+			     struct net_device *old, struct net_device *new)
+{
+	struct nfo_lower *l;
+
+	nfo->switches++;
+	l = old ? nfo_lower_of(nfo, old) : NULL;
+	if (l)
+		l->deactivations++;
+	l = new ? nfo_lower_of(nfo, new) : NULL;
+	if (l)
+		l->activations++;
+}
+
 /* Pick the lower transmit uses and set the master's carrier accordingly. */
-static void nfo_update_active(struct net_device *dev)
+static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
-	struct net_device *primary, *standby, *old, *new = NULL;
+	bool standby_ok = nfo_lower_usable(&nfo->standby);
+	bool primary_ok = nfo_primary_eligible(nfo);
+	struct net_device *old, *new = NULL;
 
 	ASSERT_RTNL();
 
-	primary = rtnl_dereference(nfo->primary_dev);
-	standby = rtnl_dereference(nfo->standby_dev);
 	old = rtnl_dereference(nfo->active_dev);
-
 	if (netif_running(dev)) {
-		if (primary && nfo_lower_ready(primary))
-			new = primary;
-		else if (standby && nfo_lower_ready(standby))
-			new = standby;
+		if (primary_ok)
+			new = nfo->primary.dev;
+		else if (standby_ok)
+			new = nfo->standby.dev;
 	}
 
 	if (new != old) {
 		rcu_assign_pointer(nfo->active_dev, new);
+		nfo_count_switch(nfo, old, new);
+		trace_net_failover_active(dev, old, new, reason);
 		if (new)
 			netdev_info(dev, "transmitting through %s %s\n",
-				    new == primary ? "primary" : "standby",
+				    new == nfo->primary.dev ? "primary" : "standby",
 				    new->name);
 		else if (netif_running(dev))
 			netdev_info(dev, "no usable lower device\n");
+		if (new && nfo->peer_notify) {
+			nfo->notify_left = nfo->peer_notify;
+			mod_delayed_work(system_wq, &nfo->notify_work, 0);
+		}
 	}
 
 	if (new)
@@ -276,10 +450,45 @@ static void nfo_update_active(struct net_device *dev)
 	else
 		netif_carrier_off(dev);
 
-	if (primary)
-		nfo_report_lower_state(primary, new == primary);
-	if (standby)
-		nfo_report_lower_state(standby, new == standby);
+	if (nfo->primary.dev)
+		nfo_report_lower_state(nfo->primary.dev,
+				       new == nfo->primary.dev);
+	if (nfo->standby.dev)
+		nfo_report_lower_state(nfo->standby.dev,
+				       new == nfo->standby.dev);
+}
+
+static void nfo_holddown_work(struct work_struct *work)
+{
+	struct net_failover_info *nfo = container_of(to_delayed_work(work),
+						     struct net_failover_info,
+						     holddown_work);
+
+	rtnl_lock();
+	if (nfo->dev->reg_state == NETREG_REGISTERED)
+		nfo_update_active(nfo->dev, NFO_REASON_PRIMARY_READY);
+	rtnl_unlock();
+}
+
+/* Gratuitous ARP and unsolicited NA for the master's addresses, through
+ * the active lower, peer_notify times NFO_NOTIFY_INTERVAL_MS apart.
+ */
+static void nfo_notify_work(struct work_struct *work)
+{
+	struct net_failover_info *nfo = container_of(to_delayed_work(work),
+						     struct net_failover_info,
+						     notify_work);
+	struct net_device *dev = nfo->dev;
+
+	rtnl_lock();
+	if (dev->reg_state == NETREG_REGISTERED && netif_running(dev) &&
+	    netif_carrier_ok(dev) && nfo->notify_left) {
+		__netdev_notify_peers(dev);
+		if (--nfo->notify_left)
+			schedule_delayed_work(&nfo->notify_work,
+					      msecs_to_jiffies(NFO_NOTIFY_INTERVAL_MS));
+	}
+	rtnl_unlock();
 }
 
 /* ---- control path: features, MTU range ----------------------------------- */
@@ -413,7 +622,7 @@ static int nfo_open(struct net_device *dev)
 	err = nfo_open_lowers(dev);
 	if (err)
 		return err;
-	nfo_update_active(dev);
+	nfo_update_active(dev, NFO_REASON_MASTER_UP);
 	return 0;
 }
 
@@ -421,7 +630,7 @@ static int nfo_stop(struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 
-	nfo_update_active(dev);
+	nfo_update_active(dev, NFO_REASON_MASTER_DOWN);
 	if (nfo->primary.dev)
 		dev_close(nfo->primary.dev);
 	if (nfo->standby.dev)
@@ -439,7 +648,7 @@ static void nfo_open_work(struct work_struct *work)
 	rtnl_lock();
 	if (dev->reg_state == NETREG_REGISTERED && netif_running(dev)) {
 		nfo_open_lowers(dev);
-		nfo_update_active(dev);
+		nfo_update_active(dev, NFO_REASON_LINK_CHANGE);
 	}
 	rtnl_unlock();
 }
@@ -599,13 +808,287 @@ static int nfo_get_link_ksettings(struct net_device *dev,
 	return 0;
 }
 
+/* ethtool -S: the order of this table is the order of nfo_get_ethtool_stats */
+static const char nfo_stat_names[][ETH_GSTRING_LEN] = {
+	"tx_primary_packets",
+	"tx_primary_bytes",
+	"tx_standby_packets",
+	"tx_standby_bytes",
+	"rx_primary_packets",
+	"rx_primary_bytes",
+	"rx_standby_packets",
+	"rx_standby_bytes",
+	"tx_drop_no_lower",
+	"rx_drop_inactive_mcast",
+	"path_switches",
+	"primary_activations",
+	"standby_activations",
+};
+
+static int nfo_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? ARRAY_SIZE(nfo_stat_names) : -EOPNOTSUPP;
+}
+
+static void nfo_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(data, nfo_stat_names, sizeof(nfo_stat_names));
+}
+
+static void nfo_get_ethtool_stats(struct net_device *dev,
+				  struct ethtool_stats *estats, u64 *data)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	u64 sum[10] = {};
+	unsigned int start;
+	int cpu, p;
+
+	ASSERT_RTNL();
+
+	for_each_possible_cpu(cpu) {
+		const struct nfo_pcpu_stats *s = per_cpu_ptr(nfo->pcpu, cpu);
+		u64 v[10];
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			for (p = 0; p < NFO_NR_PATHS; p++) {
+				v[2 * p] = u64_stats_read(&s->tx_packets[p]);
+				v[2 * p + 1] = u64_stats_read(&s->tx_bytes[p]);
+				v[4 + 2 * p] = u64_stats_read(&s->rx_packets[p]);
+				v[5 + 2 * p] = u64_stats_read(&s->rx_bytes[p]);
+			}
+			v[8] = u64_stats_read(&s->tx_drop_no_lower);
+			v[9] = u64_stats_read(&s->rx_drop_inactive);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		for (p = 0; p < ARRAY_SIZE(v); p++)
+			sum[p] += v[p];
+	}
+	memcpy(data, sum, sizeof(sum));
+	data[10] = nfo->switches;
+	data[11] = nfo->primary.activations;
+	data[12] = nfo->standby.activations;
+}
+
 static const struct ethtool_ops nfo_ethtool_ops = {
 	.get_drvinfo		= nfo_get_drvinfo,
 	.get_link		= ethtool_op_get_link,
 	.get_link_ksettings	= nfo_get_link_ksettings,
+	.get_sset_count		= nfo_get_sset_count,
+	.get_strings		= nfo_get_strings,
+	.get_ethtool_stats	= nfo_get_ethtool_stats,
+};
+
+/* ---- rtnetlink: kind "net_failover" ------------------------------------- */
+
+static const struct nla_policy nfo_policy[IFLA_NET_FAILOVER_MAX + 1] = {
+	[IFLA_NET_FAILOVER_PRIMARY]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_STANDBY]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_ACTIVE]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_SWITCHES]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_FORCE_STANDBY]	= NLA_POLICY_MAX(NLA_U8, 1),
+	[IFLA_NET_FAILOVER_HOLDDOWN_MS]		=
+		NLA_POLICY_MAX(NLA_U32, NFO_HOLDDOWN_MAX_MS),
+	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
+	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_REJECT },
+};
+
+static const struct nla_policy nfo_lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1] = {
+	[IFLA_NET_FAILOVER_LOWER_ROLE]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_LOWER_ACTIVE]	= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_LOWER_LINK]		= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_LOWER_ACTIVATIONS]	= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS]	= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_LOWER_BLOCKED]	= NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+/* Masters come from the paravirtual driver: "ip link add" gets no setup
+ * callback and so -EOPNOTSUPP; this runs first and says why. A request
+ * that names a device (IFLA_IFNAME) without data is a creation attempt.
+ */
+static int nfo_validate(struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack)
+{
+	if (tb[IFLA_IFNAME] && !data)
+		NL_SET_ERR_MSG(extack,
+			       "net_failover masters are created by virtio_net for a device with the STANDBY feature, not by ip link");
+	return 0;
+}
+
+static int nfo_changelink(struct net_device *dev, struct nlattr *tb[],
+			  struct nlattr *data[],
+			  struct netlink_ext_ack *extack)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+
+	ASSERT_RTNL();
+
+	if (!data)
+		return 0;
+	if (data[IFLA_NET_FAILOVER_FORCE_STANDBY])
+		nfo->force_standby =
+			nla_get_u8(data[IFLA_NET_FAILOVER_FORCE_STANDBY]);
+	if (data[IFLA_NET_FAILOVER_HOLDDOWN_MS])
+		nfo->holddown_ms =
+			nla_get_u32(data[IFLA_NET_FAILOVER_HOLDDOWN_MS]);
+	if (data[IFLA_NET_FAILOVER_PEER_NOTIFY])
+		nfo->peer_notify =
+			nla_get_u8(data[IFLA_NET_FAILOVER_PEER_NOTIFY]);
+	nfo_update_active(dev, NFO_REASON_CONFIG);
+	return 0;
+}
+
+static size_t nfo_get_size(const struct net_device *dev)
+{
+	return nla_total_size(sizeof(u32)) +	/* PRIMARY */
+	       nla_total_size(sizeof(u32)) +	/* STANDBY */
+	       nla_total_size(sizeof(u32)) +	/* ACTIVE */
+	       nla_total_size(sizeof(u32)) +	/* SWITCHES */
+	       nla_total_size(sizeof(u8)) +	/* FORCE_STANDBY */
+	       nla_total_size(sizeof(u32)) +	/* HOLDDOWN_MS */
+	       nla_total_size(sizeof(u8)) +	/* PEER_NOTIFY */
+	       nla_total_size(sizeof(u8)) +	/* PRIMARY_BLOCKED */
+	       0;
+}
+
+static int nfo_fill_info(struct sk_buff *skb, const struct net_device *dev)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct net_device *active = rtnl_dereference(nfo->active_dev);
+
+	ASSERT_RTNL();
+
+	if (nfo->primary.dev &&
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_PRIMARY,
+			nfo->primary.dev->ifindex))
+		return -EMSGSIZE;
+	if (nfo->standby.dev &&
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_STANDBY,
+			nfo->standby.dev->ifindex))
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, IFLA_NET_FAILOVER_ACTIVE,
+			active ? active->ifindex : 0) ||
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_SWITCHES, nfo->switches) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_FORCE_STANDBY,
+		       nfo->force_standby) ||
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_HOLDDOWN_MS, nfo->holddown_ms) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_PEER_NOTIFY, nfo->peer_notify) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
+		       nfo->primary.dev && nfo->primary.blocked))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static size_t nfo_get_lower_size(const struct net_device *dev,
+				 const struct net_device *lower)
+{
+	return nla_total_size(sizeof(u8)) +	/* ROLE */
+	       nla_total_size(sizeof(u8)) +	/* ACTIVE */
+	       nla_total_size(sizeof(u8)) +	/* LINK */
+	       nla_total_size(sizeof(u32)) +	/* ACTIVATIONS */
+	       nla_total_size(sizeof(u32)) +	/* DEACTIVATIONS */
+	       nla_total_size(sizeof(u8)) +	/* BLOCKED */
+	       0;
+}
+
+static int nfo_fill_lower_info(struct sk_buff *skb,
+			       const struct net_device *dev,
+			       const struct net_device *lower)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_lower *l = nfo_lower_of(nfo, lower);
+
+	if (!l)
+		return 0;
+	if (nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_ROLE,
+		       l == &nfo->primary ? NET_FAILOVER_ROLE_PRIMARY :
+					    NET_FAILOVER_ROLE_STANDBY) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_ACTIVE,
+		       rtnl_dereference(nfo->active_dev) == lower) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_LINK,
+		       nfo_lower_ready(lower)) ||
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_LOWER_ACTIVATIONS,
+			l->activations) ||
+	    nla_put_u32(skb, IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS,
+			l->deactivations) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_BLOCKED, l->blocked))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int nfo_lower_changelink(struct net_device *dev,
+				struct net_device *lower,
+				struct nlattr *tb[], struct nlattr *data[],
+				struct netlink_ext_ack *extack)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_lower *l = nfo_lower_of(nfo, lower);
+
+	if (!data)
+		return 0;
+	if (!l) {
+		NL_SET_ERR_MSG(extack, "not a lower of this failover master");
+		return -ENODEV;
+	}
+	if (data[IFLA_NET_FAILOVER_LOWER_BLOCKED]) {
+		if (l != &nfo->primary) {
+			NL_SET_ERR_MSG_ATTR(extack,
+					    data[IFLA_NET_FAILOVER_LOWER_BLOCKED],
+					    "only a primary can be marked unusable; use force_standby to keep traffic on the standby");
+			return -EINVAL;
+		}
+		l->blocked = nla_get_u8(data[IFLA_NET_FAILOVER_LOWER_BLOCKED]);
+		netdev_info(dev, "primary %s %s for failover\n", lower->name,
+			    l->blocked ? "marked unusable" : "usable again");
+	}
+	nfo_update_active(dev, NFO_REASON_CONFIG);
+	return 0;
+}
+
+/* No .setup, no .dellink: masters are neither created nor deleted over
+ * rtnetlink (both answer -EOPNOTSUPP). The module cannot be unloaded while
+ * a master exists (virtio_net holds a reference), so rtnl_link_unregister()
+ * never meets one of ours.
+ */
+static struct rtnl_link_ops nfo_link_ops __read_mostly = {
+	.kind			= NET_FAILOVER_KIND,
+	.priv_size		= sizeof(struct net_failover_info),
+	.maxtype		= IFLA_NET_FAILOVER_MAX,
+	.policy			= nfo_policy,
+	.validate		= nfo_validate,
+	.changelink		= nfo_changelink,
+	.get_size		= nfo_get_size,
+	.fill_info		= nfo_fill_info,
+	.slave_maxtype		= IFLA_NET_FAILOVER_LOWER_MAX,
+	.slave_policy		= nfo_lower_policy,
+	.slave_changelink	= nfo_lower_changelink,
+	.get_slave_size		= nfo_get_lower_size,
+	.fill_slave_info	= nfo_fill_lower_info,
 };
 
 /* ---- failover_ops: the lowers' lifecycle ---------------------------------- */
+
+/* Is @lower a PCI function listed in the blocked_ids module parameter? */
+static bool nfo_pci_blocked(struct net_device *lower)
+{
+	const char *p = blocked_ids;
+	struct pci_dev *pdev;
+	unsigned int vendor, device;
+	int n;
+
+	if (!lower->dev.parent || !dev_is_pci(lower->dev.parent))
+		return false;
+	pdev = to_pci_dev(lower->dev.parent);
+	while (p && *p) {
+		if (sscanf(p, "%x:%x%n", &vendor, &device, &n) == 2 &&
+		    vendor == pdev->vendor && device == pdev->device)
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
 
 static int nfo_lower_pre_register(struct net_device *lower,
 				  struct net_device *dev)
@@ -667,8 +1150,13 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 		dev_close(lower);
 
 	l->dev = lower;
+	l->activations = 0;
+	l->deactivations = 0;
+	l->was_ready = false;
+	l->going_down = false;
 	l->promisc = false;
 	l->allmulti = false;
+	l->blocked = !standby && nfo_pci_blocked(lower);
 	netdev_hold(lower, &l->tracker, GFP_KERNEL);
 
 	err = vlan_vids_add_by_dev(lower, dev);
@@ -694,10 +1182,12 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev);
+	nfo_update_active(dev, NFO_REASON_LOWER_REGISTER);
 	call_netdevice_notifiers(NETDEV_JOIN, lower);
 
-	netdev_info(dev, "%s %s enslaved\n", nfo_role(nfo, l), lower->name);
+	trace_net_failover_lower(dev, lower, standby, true);
+	netdev_info(dev, "%s %s enslaved%s\n", nfo_role(nfo, l), lower->name,
+		    l->blocked ? " (marked unusable: blocked_ids)" : "");
 
 	if (netif_running(dev))
 		schedule_work(&nfo->open_work);
@@ -731,8 +1221,8 @@ static int nfo_lower_unregister(struct net_device *lower,
 	standby = l == &nfo->standby;
 
 	/* Stop transmitting through it before anything else. */
-	if (rtnl_dereference(nfo->active_dev) == lower)
-		RCU_INIT_POINTER(nfo->active_dev, NULL);
+	l->going_down = true;
+	nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER);
 
 	spin_lock(&nfo->stats_lock);
 	nfo_fold_lower_stats(nfo, l, lower);
@@ -741,8 +1231,6 @@ static int nfo_lower_unregister(struct net_device *lower,
 	else
 		RCU_INIT_POINTER(nfo->primary_dev, NULL);
 	spin_unlock(&nfo->stats_lock);
-
-	nfo_update_active(dev);
 
 	vlan_vids_del_by_dev(lower, dev);
 	dev_uc_unsync(lower, dev);
@@ -758,7 +1246,9 @@ static int nfo_lower_unregister(struct net_device *lower,
 
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
+	nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER);
 
+	trace_net_failover_lower(dev, lower, standby, false);
 	netdev_info(dev, "%s %s released\n", standby ? "standby" : "primary",
 		    lower->name);
 	return 0;
@@ -768,10 +1258,12 @@ static int nfo_lower_link_change(struct net_device *lower,
 				 struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_lower *l = nfo_lower_of(nfo, lower);
 
-	if (!nfo_lower_of(nfo, lower))
+	if (!l)
 		return -ENODEV;
-	nfo_update_active(dev);
+	l->going_down = false;
+	nfo_update_active(dev, NFO_REASON_LINK_CHANGE);
 	return 0;
 }
 
@@ -819,29 +1311,56 @@ static int nfo_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *lower = netdev_notifier_info_to_dev(ptr);
 	struct netlink_ext_ack *extack;
 	struct net_failover_info *nfo;
+	struct nfo_lower *l;
 	struct net_device *dev;
 
 	dev = nfo_master_of(lower);
 	if (!dev)
 		return NOTIFY_DONE;
 	nfo = netdev_priv(dev);
+	l = nfo_lower_of(nfo, lower);
+	if (!l)
+		return NOTIFY_DONE;
 	extack = netdev_notifier_info_to_extack(ptr);
 
 	switch (event) {
+	case NETDEV_GOING_DOWN:
+		/* Leave it before its driver stops it, not after. */
+		l->going_down = true;
+		nfo_update_active(dev, NFO_REASON_LOWER_GOING_DOWN);
+		break;
 	case NETDEV_PRECHANGEMTU:
 		if (nfo->lower_mtu_change)
 			break;
 		NL_SET_ERR_MSG(extack,
 			       "net_failover: set the MTU on the failover master");
-		netdev_warn(dev, "refusing MTU change of lower %s: set it on %s\n",
-			    lower->name, dev->name);
 		return notifier_from_errno(-EBUSY);
 	case NETDEV_PRE_CHANGEADDR:
 		NL_SET_ERR_MSG(extack,
 			       "net_failover: a failover lower keeps the failover MAC address");
 		return notifier_from_errno(-EBUSY);
+	case NETDEV_PRECHANGEUPPER: {
+		struct netdev_notifier_changeupper_info *info = ptr;
+
+		if (info->linking && info->master) {
+			NL_SET_ERR_MSG(extack,
+				       "net_failover: device is a failover lower and cannot have another master");
+			return notifier_from_errno(-EBUSY);
+		}
+		break;
+	}
 	case NETDEV_FEAT_CHANGE:
 		nfo_compute_features(dev);
+		break;
+	case NETDEV_NOTIFY_PEERS:
+		/* The standby is asked to announce itself (virtio_net does
+		 * after a migration): the addresses live on the master.
+		 */
+		if (l == &nfo->standby && nfo->peer_notify &&
+		    netif_running(dev)) {
+			nfo->notify_left = nfo->peer_notify;
+			mod_delayed_work(system_wq, &nfo->notify_work, 0);
+		}
 		break;
 	}
 	return NOTIFY_DONE;
@@ -883,13 +1402,25 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 
 	nfo = netdev_priv(dev);
 	nfo->dev = dev;
+	nfo->pcpu = netdev_alloc_pcpu_stats(struct nfo_pcpu_stats);
+	if (!nfo->pcpu) {
+		err = -ENOMEM;
+		goto free_dev;
+	}
 	spin_lock_init(&nfo->stats_lock);
 	INIT_WORK(&nfo->open_work, nfo_open_work);
+	INIT_DELAYED_WORK(&nfo->holddown_work, nfo_holddown_work);
+	INIT_DELAYED_WORK(&nfo->notify_work, nfo_notify_work);
+	nfo->holddown_ms = min_t(unsigned int, holddown_ms,
+				 NFO_HOLDDOWN_MAX_MS);
+	nfo->peer_notify = min_t(unsigned int, peer_notify,
+				 NFO_PEER_NOTIFY_MAX);
 
 	dev_net_set(dev, dev_net(standby_dev));
 	SET_NETDEV_DEV(dev, parent);
 	dev->netdev_ops = &nfo_netdev_ops;
 	dev->ethtool_ops = &nfo_ethtool_ops;
+	dev->rtnl_link_ops = &nfo_link_ops;
 
 	dev->priv_flags |= IFF_UNICAST_FLT | IFF_NO_QUEUE;
 	dev->priv_flags &= ~(IFF_XMIT_DST_RELEASE | IFF_TX_SKB_SHARING);
@@ -910,7 +1441,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	if (err) {
 		dev_err(parent, "net_failover: cannot register the master: %d\n",
 			err);
-		goto free_dev;
+		goto free_pcpu;
 	}
 	netif_carrier_off(dev);
 
@@ -925,6 +1456,8 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 
 unregister_dev:
 	unregister_netdev(dev);
+free_pcpu:
+	free_percpu(nfo->pcpu);
 free_dev:
 	free_netdev(dev);
 	return ERR_PTR(err);
@@ -961,22 +1494,35 @@ void net_failover_destroy(struct failover *failover)
 	rtnl_unlock();
 
 	cancel_work_sync(&nfo->open_work);
+	cancel_delayed_work_sync(&nfo->holddown_work);
+	cancel_delayed_work_sync(&nfo->notify_work);
+	free_percpu(nfo->pcpu);
 	free_netdev(dev);
 }
 EXPORT_SYMBOL_GPL(net_failover_destroy);
 
 static int __init nfo_init(void)
 {
-	return register_netdevice_notifier(&nfo_notifier);
+	int err;
+
+	err = rtnl_link_register(&nfo_link_ops);
+	if (err)
+		return err;
+	err = register_netdevice_notifier(&nfo_notifier);
+	if (err)
+		rtnl_link_unregister(&nfo_link_ops);
+	return err;
 }
 module_init(nfo_init);
 
 static void __exit nfo_exit(void)
 {
 	unregister_netdevice_notifier(&nfo_notifier);
+	rtnl_link_unregister(&nfo_link_ops);
 }
 module_exit(nfo_exit);
 
 MODULE_DESCRIPTION("Failover master for paravirtual devices (3-netdev model)");
 MODULE_LICENSE("GPL v2");
 MODULE_VERSION(NFO_DRV_VERSION);
+MODULE_ALIAS_RTNL_LINK(NET_FAILOVER_KIND);

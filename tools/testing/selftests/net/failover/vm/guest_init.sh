@@ -51,5 +51,7 @@ fi
 touch "$OUT/guest.done"
 sync
 echo "ft-guest: done after $(cut -d' ' -f1 /proc/uptime)s"
+# Power off synchronously; PID 1 must not exit (that panics the guest).
+busybox poweroff -f
 echo o > /proc/sysrq-trigger
-sleep 10
+while :; do read -r -t 1 <> /dev/null; done

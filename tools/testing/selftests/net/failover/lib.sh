@@ -1,0 +1,522 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the net_failover selftests: KTAP output, deadline polling,
+# roles of the three netdevs, counters, module handling and the host
+# control channel (QMP actions through ttyS1, see vm/run_vm.py).
+#
+# A test script sets ALL_TESTS, sources this file and calls run_tests.
+# Each test function sets RET=0, uses check_err/check_fail and ends with
+# log_test "description".
+
+# kselftest exit codes
+ksft_pass=0
+ksft_fail=1
+ksft_skip=4
+
+FT_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+FT_MODULES=${FT_MODULES:-}
+FT_HOTPLUG=${FT_HOTPLUG:-}
+FT_CTL_TTY=${FT_CTL_TTY:-/dev/ttyS1}
+FT_MAC=${FT_MAC:-52:54:00:12:34:56}
+# PCI ids of the QEMU devices
+FT_PRIMARY_PCI_ID="0x8086:0x10d3"	# e1000e (82574L)
+FT_STANDBY_PCI_ID="0x1af4:0x1000"	# virtio-net (transitional)
+FT_HOST_GW=10.0.2.2
+FT_ADDR=10.0.2.15/24
+
+RET=0
+RETMSG=
+ft_nr=0
+ft_fails=0
+ft_skips=0
+declare -a ft_cleanups=()
+
+# ------------------------------------------------------------------ KTAP
+
+ktap_print_header()
+{
+	echo "TAP version 13"
+}
+
+ktap_set_plan()
+{
+	echo "1..$1"
+}
+
+ktap_info()
+{
+	echo "# $*"
+}
+
+# ktap_result <0|1|4> <description> [reason]
+ktap_result()
+{
+	local rc=$1 desc=$2 reason=${3:-}
+
+	ft_nr=$((ft_nr + 1))
+	case $rc in
+	0)	echo "ok $ft_nr $desc";;
+	4)	echo "ok $ft_nr $desc # SKIP${reason:+ $reason}"
+		ft_skips=$((ft_skips + 1));;
+	*)	echo "not ok $ft_nr $desc${reason:+ # $reason}"
+		ft_fails=$((ft_fails + 1));;
+	esac
+}
+
+# check_err <rc> <message>: fail the test when rc is not zero
+check_err()
+{
+	local err=$1 msg=$2
+
+	if [ "$RET" -eq 0 ] && [ "$err" -ne 0 ]; then
+		RET=$ksft_fail
+		RETMSG=$msg
+	fi
+}
+
+# check_fail <rc> <message>: fail the test when rc is zero
+check_fail()
+{
+	local err=$1 msg=$2
+
+	if [ "$RET" -eq 0 ] && [ "$err" -eq 0 ]; then
+		RET=$ksft_fail
+		RETMSG=$msg
+	fi
+}
+
+# log_skip <reason>: mark the current test skipped (missing precondition)
+log_skip()
+{
+	if [ "$RET" -eq 0 ]; then
+		RET=$ksft_skip
+		RETMSG=$1
+	fi
+}
+
+log_test()
+{
+	local desc=$1
+
+	if [ "$RET" -ne 0 ] && [ "$RET" -ne "$ksft_skip" ]; then
+		ktap_info "FAIL: $desc: $RETMSG"
+		ft_dump_state
+	fi
+	ktap_result "$RET" "$desc" "$RETMSG"
+	RET=0
+	RETMSG=
+}
+
+# run_tests: run every function named in ALL_TESTS; exit 1 on any
+# failure, 4 if every test was skipped, 0 otherwise.
+run_tests()
+{
+	local t n=0
+
+	for t in $ALL_TESTS; do
+		n=$((n + 1))
+	done
+	ktap_print_header
+	ktap_set_plan "$n"
+	for t in $ALL_TESTS; do
+		RET=0
+		RETMSG=
+		"$t"
+	done
+	if [ "$ft_fails" -gt 0 ]; then
+		exit $ksft_fail
+	elif [ "$ft_skips" -eq "$n" ]; then
+		exit $ksft_skip
+	fi
+	exit $ksft_pass
+}
+
+# skip_all <reason>: the whole script cannot run
+skip_all()
+{
+	local t n=0
+
+	for t in $ALL_TESTS; do
+		n=$((n + 1))
+	done
+	ktap_print_header
+	ktap_set_plan "$n"
+	for t in $ALL_TESTS; do
+		ktap_result 4 "$t" "$1"
+	done
+	exit $ksft_skip
+}
+
+# ------------------------------------------------------------- cleanup
+
+defer()
+{
+	ft_cleanups+=("$*")
+}
+
+ft_run_cleanups()
+{
+	local i
+
+	for ((i = ${#ft_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${ft_cleanups[i]}" > /dev/null 2>&1
+	done
+	ft_cleanups=()
+}
+trap ft_run_cleanups EXIT
+
+# ------------------------------------------------------------- polling
+
+# Milliseconds since boot: sleep-based loops run slow under TCG, so every
+# wait is bounded by a deadline on this clock.
+uptime_ms()
+{
+	local up
+
+	read -r up _ < /proc/uptime
+	echo $((${up%.*} * 1000 + 10#${up#*.} * 10))
+}
+
+# busywait <timeout_ms> <cmd> [args...]: run cmd until it succeeds
+busywait()
+{
+	local timeout=$1 deadline
+	shift
+
+	deadline=$(($(uptime_ms) + timeout))
+	while true; do
+		"$@" && return 0
+		[ "$(uptime_ms)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# ------------------------------------------------------- netdev roles
+
+# Driver behind a netdev as ethtool reports it (the master shares its
+# parent device with the standby, so sysfs "device/driver" cannot tell).
+dev_driver()
+{
+	local dev=$1 drv
+
+	drv=$(ethtool -i "$dev" 2>/dev/null | sed -n 's/^driver: //p')
+	if [ -z "$drv" ] && [ -e "/sys/class/net/$dev/device/driver" ]; then
+		drv=$(readlink "/sys/class/net/$dev/device/driver")
+		drv=${drv##*/}
+	fi
+	echo "$drv"
+}
+
+# netdevs_by_driver <driver>: names of the netdevs it drives
+netdevs_by_driver()
+{
+	local d
+
+	for d in /sys/class/net/*; do
+		d=${d##*/}
+		[ "$d" = lo ] && continue
+		[ "$(dev_driver "$d")" = "$1" ] && echo "$d"
+	done
+}
+
+# The master is the netdev driven by net_failover.
+fo_master()
+{
+	netdevs_by_driver net_failover | head -n 1
+}
+
+fo_standby()
+{
+	netdevs_by_driver virtio_net | head -n 1
+}
+
+fo_primary()
+{
+	netdevs_by_driver e1000e | head -n 1
+}
+
+# Names of the netdevs that list $1 as their upper (master) device.
+fo_lowers()
+{
+	local l
+
+	for l in /sys/class/net/"$1"/lower_*; do
+		[ -e "$l" ] || continue
+		l=${l##*/}
+		echo "${l#lower_}"
+	done | sort
+}
+
+# The master of a netdev (empty when none).
+dev_upper()
+{
+	local m
+
+	m=$(readlink "/sys/class/net/$1/master" 2>/dev/null) || return 0
+	echo "${m##*/}"
+}
+
+dev_stat()
+{
+	cat "/sys/class/net/$1/statistics/$2"
+}
+
+dev_mac()
+{
+	cat "/sys/class/net/$1/address"
+}
+
+dev_carrier()
+{
+	[ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]
+}
+
+dev_exists()
+{
+	[ -n "$1" ] && [ -e "/sys/class/net/$1" ]
+}
+
+dev_mtu()
+{
+	cat "/sys/class/net/$1/mtu"
+}
+
+# dev_link_attr <dev> <json key>: one value from `ip -d -j link show`
+dev_link_attr()
+{
+	ip -d -j link show dev "$1" | sed -n "s/.*\"$2\":\\([0-9]*\\).*/\\1/p"
+}
+
+# PCI address of the first device with the given vendor:device id.
+pci_dev_by_id()
+{
+	local d
+
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] || continue
+		echo "${d##*/}"
+		return 0
+	done
+	return 1
+}
+
+fo_primary_pci()
+{
+	pci_dev_by_id "$FT_PRIMARY_PCI_ID"
+}
+
+primary_pci_present()
+{
+	fo_primary_pci > /dev/null
+}
+
+primary_pci_absent()
+{
+	! fo_primary_pci > /dev/null
+}
+
+# The netdev of the primary's PCI function, whoever drives it.
+primary_pci_netdev()
+{
+	local pci
+
+	pci=$(fo_primary_pci) || return 1
+	ls "/sys/bus/pci/devices/$pci/net" 2>/dev/null | head -n 1
+}
+
+# True when the triple is formed: the master's lowers are exactly the
+# virtio_net standby and the e1000e primary.
+triple_formed()
+{
+	local m s p
+
+	m=$(fo_master)
+	s=$(fo_standby)
+	p=$(fo_primary)
+	[ -n "$m" ] && [ -n "$s" ] && [ -n "$p" ] || return 1
+	[ "$(fo_lowers "$m")" = "$(printf '%s\n' "$s" "$p" | sort)" ]
+}
+
+# True when the master exists with the standby as its only lower.
+standby_only()
+{
+	local m s
+
+	m=$(fo_master)
+	s=$(fo_standby)
+	[ -n "$m" ] && [ -n "$s" ] && [ "$(fo_lowers "$m")" = "$s" ]
+}
+
+# check_triple: assert the triple in detail (lowers, uppers, roles, MAC)
+check_triple()
+{
+	local m s p
+
+	m=$(fo_master)
+	s=$(fo_standby)
+	p=$(fo_primary)
+	if [ -z "$m" ] || [ -z "$s" ] || [ -z "$p" ]; then
+		check_err 1 "roles missing: master='$m' standby='$s' primary='$p'"
+		return 1
+	fi
+	[ "$(fo_lowers "$m")" = "$(printf '%s\n' "$s" "$p" | sort)" ]
+	check_err $? "lowers of $m are '$(fo_lowers "$m" | xargs)', want $s $p"
+	[ "$(dev_upper "$s")" = "$m" ] && [ "$(dev_upper "$p")" = "$m" ]
+	check_err $? "master links: $s->'$(dev_upper "$s")' $p->'$(dev_upper "$p")'"
+	[ "$(dev_mac "$m")" = "$(dev_mac "$s")" ] &&
+		[ "$(dev_mac "$m")" = "$(dev_mac "$p")" ]
+	check_err $? "MACs differ: $(dev_mac "$m") $(dev_mac "$s") $(dev_mac "$p")"
+	ip -j -d link show dev "$s" | grep -q "\"master\":\"$m\""
+	check_err $? "ip -d link: $s has no master $m"
+	ip -j -d link show dev "$p" | grep -q "\"master\":\"$m\""
+	check_err $? "ip -d link: $p has no master $m"
+	[ "$RET" -eq 0 ]
+}
+
+ft_dump_state()
+{
+	local d
+
+	ktap_info "state: modules: $(lsmod | awk 'NR > 1 &&
+		/^(failover|net_failover|virtio_net|e1000e) / {print $1}' | xargs)"
+	for d in /sys/class/net/*; do
+		d=${d##*/}
+		[ "$d" = lo ] && continue
+		ktap_info "state: $d driver=$(dev_driver "$d")" \
+			"upper=$(dev_upper "$d") lowers=$(fo_lowers "$d" | xargs)" \
+			"carrier=$(cat "/sys/class/net/$d/carrier" 2>/dev/null)" \
+			"mtu=$(dev_mtu "$d")" \
+			"tx=$(dev_stat "$d" tx_packets) rx=$(dev_stat "$d" rx_packets)"
+	done
+	ktap_info "state: primary pci: $(fo_primary_pci || echo absent)"
+	dmesg | tail -n 8 | sed 's/^/# dmesg: /'
+}
+
+# --------------------------------------------------------------- modules
+
+mod_loaded()
+{
+	[ -d "/sys/module/$1" ] && [ -e "/sys/module/$1/refcnt" ]
+}
+
+# Unload e1000e, virtio_net, net_failover and failover, in that order.
+fo_unload_all()
+{
+	local m
+
+	for m in e1000e virtio_net net_failover failover; do
+		mod_loaded "$m" || continue
+		modprobe -r "$m" 2>/dev/null || rmmod "$m" || return 1
+	done
+}
+
+# Make sure the primary's PCI function exists (host re-add or rescan).
+fo_ensure_primary_pci()
+{
+	local st
+
+	primary_pci_present && return 0
+	echo 1 > /sys/bus/pci/rescan
+	busywait 2000 primary_pci_present && return 0
+	st=$(host_cmd primary_state) || return 1
+	if [ "$st" = "ok deleted" ]; then
+		host_cmd device_add hostdev0 > /dev/null || return 1
+	fi
+	busywait 15000 primary_pci_present
+}
+
+# Load virtio_net, then e1000e, and wait for the triple; needs the primary
+# to have been negotiated once (always the case after virtio_net ran).
+fo_setup()
+{
+	modprobe virtio_net || return 1
+	busywait 15000 standby_only || busywait 100 triple_formed || return 1
+	fo_ensure_primary_pci || return 1
+	modprobe e1000e || return 1
+	busywait 15000 triple_formed
+}
+
+# Start from nothing loaded, primary PCI device present if known.
+fo_reset()
+{
+	fo_unload_all || return 1
+	ip link set dev lo up
+}
+
+# Restore the standard triple, whatever state a test left.
+fo_restore()
+{
+	local m
+
+	m=$(fo_master)
+	[ -n "$m" ] && ip link set dev "$m" mtu 1500 2>/dev/null
+	fo_reset && fo_setup
+}
+
+# wait_primary_carrier: e1000e gets link seconds after registering (TCG)
+wait_primary_carrier()
+{
+	busywait "${1:-15000}" dev_carrier "$(fo_primary)"
+}
+
+# ---------------------------------------------------------- host channel
+
+# host_cmd <request...>: ask the runner for a QMP action; prints its
+# answer ("ok ..." or "err ...") and fails unless it starts with "ok".
+host_cmd()
+{
+	local reply
+
+	if [ -z "${FT_CTL_FD:-}" ]; then
+		[ -c "$FT_CTL_TTY" ] || { echo "err no $FT_CTL_TTY"; return 1; }
+		stty -F "$FT_CTL_TTY" raw -echo 2>/dev/null
+		exec {FT_CTL_FD}<>"$FT_CTL_TTY"
+	fi
+	printf '%s\n' "$*" >&"$FT_CTL_FD"
+	if ! read -r -t 120 -u "$FT_CTL_FD" reply; then
+		echo "err no answer from host to '$*'"
+		return 1
+	fi
+	reply=${reply%$'\r'}
+	echo "$reply"
+	[ "${reply%% *}" = ok ]
+}
+
+host_available()
+{
+	[ -c "$FT_CTL_TTY" ] && host_cmd ping > /dev/null
+}
+
+# ----------------------------------------------------------- traffic
+
+# ping_gw <count>: ICMP echo to slirp's gateway through the master; prints
+# the number of replies received
+ping_gw()
+{
+	local out
+
+	out=$(busybox ping -c "$1" -i 0.2 -W 2 "$FT_HOST_GW" 2>&1)
+	echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p'
+}
+
+# master_up_with_addr: bring the master up with slirp's address
+master_up_with_addr()
+{
+	local m
+
+	m=$(fo_master)
+	[ -n "$m" ] || return 1
+	ip addr flush dev "$m" 2>/dev/null
+	ip addr add "$FT_ADDR" dev "$m" || return 1
+	ip link set dev "$m" up
+}
+
+require_root_cmds()
+{
+	local c
+
+	for c in "$@"; do
+		command -v "$c" > /dev/null || skip_all "command $c missing"
+	done
+}

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Forming the master/standby/primary triple, whatever comes first: the
+# standby driver, the primary driver, or a primary netdev that already
+# exists when the master is created.
+
+ALL_TESTS="
+	primary_driver_first
+	standby_driver_first
+	existing_primary
+	modules_under_test
+"
+
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+# e1000e is loaded before virtio_net. When nothing negotiated the STANDBY
+# feature yet, QEMU hides the primary until virtio_net does; otherwise the
+# primary's PCI function is removed first and comes back with a rescan
+# once the master exists, so the primary netdev registers after it.
+primary_driver_first()
+{
+	local pci how=hidden m
+
+	fo_reset
+	check_err $? "cannot unload the drivers"
+	if pci=$(fo_primary_pci); then
+		how=rescan
+		echo 1 > "/sys/bus/pci/devices/$pci/remove"
+		busywait 10000 primary_pci_absent
+		check_err $? "primary $pci not removed"
+	fi
+	modprobe e1000e
+	check_err $? "modprobe e1000e failed"
+	[ -z "$(fo_primary)" ]
+	check_err $? "an e1000e netdev exists before its device is present"
+
+	modprobe virtio_net
+	check_err $? "modprobe virtio_net failed"
+	if [ "$how" = rescan ]; then
+		busywait 15000 standby_only
+		check_err $? "master with the standby alone did not appear"
+		echo 1 > /sys/bus/pci/rescan
+	fi
+	busywait 20000 triple_formed
+	check_err $? "triple not formed (primary appeared by $how)"
+	check_triple
+	m=$(fo_master)
+	if [ "$how" = hidden ]; then
+		host_cmd wait_event FAILOVER_NEGOTIATED 1 10 > /dev/null
+		check_err $? "host saw no FAILOVER_NEGOTIATED"
+	fi
+	log_test "e1000e before virtio_net (primary $how): master $m"
+}
+
+standby_driver_first()
+{
+	local s
+
+	fo_reset
+	check_err $? "cannot unload the drivers"
+	fo_ensure_primary_pci
+	check_err $? "primary PCI function missing"
+	modprobe virtio_net
+	check_err $? "modprobe virtio_net failed"
+	busywait 15000 standby_only
+	check_err $? "master with the standby as only lower did not appear"
+	s=$(fo_standby)
+	[ "$(dev_upper "$s")" = "$(fo_master)" ]
+	check_err $? "standby $s not linked to master"
+	modprobe e1000e
+	check_err $? "modprobe e1000e failed"
+	busywait 15000 triple_formed
+	check_err $? "primary not enslaved"
+	check_triple
+	log_test "virtio_net before e1000e"
+}
+
+# The primary netdev exists, standalone, before virtio_net creates the
+# master: it must work on its own, then be picked up.
+existing_primary()
+{
+	local p n
+
+	fo_restore
+	check_err $? "setup failed"
+	p=$(fo_primary)
+	modprobe -r virtio_net
+	check_err $? "rmmod virtio_net failed"
+	busywait 5000 eval '[ -z "$(fo_master)" ]'
+	check_err $? "master still present without virtio_net"
+	dev_exists "$p"
+	check_err $? "primary $p vanished with the master"
+	[ -z "$(dev_upper "$p")" ]
+	check_err $? "primary $p still has upper $(dev_upper "$p")"
+	[ -z "$(fo_lowers "$p")" ] && ! ip -d -j link show dev "$p" |
+		grep -q '"info_slave_kind"'
+	check_err $? "primary $p still looks like a lower"
+
+	# Left alone means usable on its own: traffic to the gateway
+	ip addr add "$FT_ADDR" dev "$p" && ip link set dev "$p" up
+	check_err $? "cannot configure $p"
+	busywait 15000 dev_carrier "$p"
+	check_err $? "standalone $p got no carrier"
+	n=$(ping_gw 3)
+	[ "${n:-0}" -ge 1 ]
+	check_err $? "standalone $p: no ping reply from $FT_HOST_GW"
+	ip addr flush dev "$p"
+	ip link set dev "$p" down
+
+	modprobe virtio_net
+	check_err $? "modprobe virtio_net failed"
+	busywait 15000 triple_formed
+	check_err $? "existing primary not picked up by the new master"
+	check_triple
+	[ "$(fo_primary)" = "$p" ]
+	check_err $? "primary changed name: $p -> $(fo_primary)"
+	log_test "primary netdev existing before the master is picked up"
+}
+
+# The running failover modules are the ones the run asked for.
+modules_under_test()
+{
+	local m taint
+
+	for m in failover net_failover; do
+		taint=$(cat "/sys/module/$m/taint" 2>/dev/null)
+		case ${FT_MODULES:-} in
+		ours)	[[ $taint == *O* ]]
+			check_err $? "$m is not out-of-tree (taint '$taint')";;
+		stock)	[[ $taint != *O* ]]
+			check_err $? "$m is out-of-tree (taint '$taint')";;
+		*)	log_skip "FT_MODULES unset";;
+		esac
+	done
+	log_test "loaded failover modules are the ${FT_MODULES:-?} ones"
+}
+
+run_tests
