@@ -99,6 +99,11 @@ module_param(blocked_ids, charp, 0444);
 MODULE_PARM_DESC(blocked_ids,
 		 "PCI vendor:device list (e.g. 8086:154c,15b3:1018) of primaries never used to transmit");
 
+static bool primary_pci_only = true;
+module_param(primary_pci_only, bool, 0644);
+MODULE_PARM_DESC(primary_pci_only,
+		 "accept only PCI devices as primaries (default on; off only for simulated lowers in tests)");
+
 enum nfo_path {
 	NFO_PATH_PRIMARY,
 	NFO_PATH_STANDBY,
@@ -1106,7 +1111,8 @@ static int nfo_lower_pre_register(struct net_device *lower,
 		return -EEXIST;
 	}
 	/* A VF cannot be told from other PCI functions; require PCI. */
-	if (!standby && (!lower->dev.parent || !dev_is_pci(lower->dev.parent))) {
+	if (!standby && primary_pci_only &&
+	    (!lower->dev.parent || !dev_is_pci(lower->dev.parent))) {
 		netdev_info(dev, "%s not enslaved: a primary must be a PCI device\n",
 			    lower->name);
 		return -EINVAL;

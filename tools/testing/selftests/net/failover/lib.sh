@@ -168,14 +168,37 @@ trap ft_run_cleanups EXIT
 
 # ------------------------------------------------------------- polling
 
-# Milliseconds since boot: sleep-based loops run slow under TCG, so every
-# wait is bounded by a deadline on this clock.
-uptime_ms()
+# Under TCG every exec costs ~60 ms and sleep loops run slow, so the
+# helpers below avoid forks and every wait is bounded by a deadline on
+# the uptime clock.
+
+# ft_now: set FT_NOW to milliseconds since boot
+ft_now()
 {
 	local up
 
 	read -r up _ < /proc/uptime
-	echo $((${up%.*} * 1000 + 10#${up#*.} * 10))
+	FT_NOW=$((${up%.*} * 1000 + 10#${up#*.} * 10))
+}
+
+uptime_ms()
+{
+	ft_now
+	echo "$FT_NOW"
+}
+
+# ft_sleep <seconds>: sleep without a fork (read timing out on a FIFO)
+ft_sleep()
+{
+	if [ -z "${FT_SLEEP_FD:-}" ]; then
+		local fifo
+
+		fifo=$(mktemp -u /tmp/ft-sleep.XXXXXX)
+		mkfifo "$fifo" && exec {FT_SLEEP_FD}<>"$fifo"
+		rm -f "$fifo"
+	fi
+	read -r -t "$1" -u "$FT_SLEEP_FD" _
+	return 0
 }
 
 # busywait <timeout_ms> <cmd> [args...]: run cmd until it succeeds
@@ -184,59 +207,88 @@ busywait()
 	local timeout=$1 deadline
 	shift
 
-	deadline=$(($(uptime_ms) + timeout))
+	ft_now
+	deadline=$((FT_NOW + timeout))
 	while true; do
 		"$@" && return 0
-		[ "$(uptime_ms)" -ge "$deadline" ] && return 1
-		sleep 0.05
+		ft_now
+		[ "$FT_NOW" -ge "$deadline" ] && return 1
+		ft_sleep 0.05
 	done
 }
 
 # ------------------------------------------------------- netdev roles
 
-# Driver behind a netdev as ethtool reports it (the master shares its
-# parent device with the standby, so sysfs "device/driver" cannot tell).
+FT_VIRTIO_DRV=/sys/bus/virtio/drivers/virtio_net
+FT_E1000E_DRV=/sys/bus/pci/drivers/e1000e
+
+# Driver behind a netdev as ethtool reports it.
 dev_driver()
 {
-	local dev=$1 drv
-
-	drv=$(ethtool -i "$dev" 2>/dev/null | sed -n 's/^driver: //p')
-	if [ -z "$drv" ] && [ -e "/sys/class/net/$dev/device/driver" ]; then
-		drv=$(readlink "/sys/class/net/$dev/device/driver")
-		drv=${drv##*/}
-	fi
-	echo "$drv"
+	ethtool -i "$1" 2>/dev/null | sed -n 's/^driver: //p'
 }
 
-# netdevs_by_driver <driver>: names of the netdevs it drives
-netdevs_by_driver()
+dev_is_virtio()
 {
-	local d
+	[ "/sys/class/net/$1/device/driver" -ef "$FT_VIRTIO_DRV" ]
+}
 
-	for d in /sys/class/net/*; do
-		d=${d##*/}
-		[ "$d" = lo ] && continue
-		[ "$(dev_driver "$d")" = "$1" ] && echo "$d"
+dev_is_e1000e()
+{
+	[ "/sys/class/net/$1/device/driver" -ef "$FT_E1000E_DRV" ]
+}
+
+# fo_roles: set FO_MASTER, FO_STANDBY and FO_PRIMARY from sysfs without
+# forking. The master is the netdev with lower_* links to a virtio_net
+# lower (it shares the standby's parent device, so device/driver cannot
+# tell them apart); the standby is the other virtio_net netdev; the
+# primary is the e1000e netdev.
+fo_roles()
+{
+	local p d l lower
+
+	FO_MASTER=
+	FO_STANDBY=
+	FO_PRIMARY=
+	for p in /sys/class/net/*; do
+		d=${p##*/}
+		if [ "$p/device/driver" -ef "$FT_E1000E_DRV" ]; then
+			FO_PRIMARY=${FO_PRIMARY:-$d}
+			continue
+		fi
+		lower=
+		for l in "$p"/lower_*; do
+			[ -e "$l" ] || continue
+			[ "$l/device/driver" -ef "$FT_VIRTIO_DRV" ] && lower=1
+		done
+		if [ -n "$lower" ]; then
+			FO_MASTER=${FO_MASTER:-$d}
+		elif [ "$p/device/driver" -ef "$FT_VIRTIO_DRV" ]; then
+			FO_STANDBY=${FO_STANDBY:-$d}
+		fi
 	done
 }
 
-# The master is the netdev driven by net_failover.
 fo_master()
 {
-	netdevs_by_driver net_failover | head -n 1
+	fo_roles
+	echo "$FO_MASTER"
 }
 
 fo_standby()
 {
-	netdevs_by_driver virtio_net | head -n 1
+	fo_roles
+	echo "$FO_STANDBY"
 }
 
 fo_primary()
 {
-	netdevs_by_driver e1000e | head -n 1
+	fo_roles
+	echo "$FO_PRIMARY"
 }
 
-# Names of the netdevs that list $1 as their upper (master) device.
+# Names of the netdevs that list $1 as their upper device (sorted: globs
+# expand in order).
 fo_lowers()
 {
 	local l
@@ -245,7 +297,34 @@ fo_lowers()
 		[ -e "$l" ] || continue
 		l=${l##*/}
 		echo "${l#lower_}"
-	done | sort
+	done
+}
+
+# lowers_are <master> [lower...]: the master's lowers are exactly these
+lowers_are()
+{
+	local m=$1 l n=0
+	shift
+
+	for l in /sys/class/net/"$m"/lower_*; do
+		[ -e "$l" ] && n=$((n + 1))
+	done
+	[ "$n" -eq $# ] || return 1
+	for l in "$@"; do
+		[ -n "$l" ] && [ -e "/sys/class/net/$m/lower_$l" ] || return 1
+	done
+}
+
+# is_upper <lower> <master>: the lower's "master" link points at master
+is_upper()
+{
+	[ -e "/sys/class/net/$1/master" ] &&
+		[ "/sys/class/net/$1/master" -ef "/sys/class/net/$2" ]
+}
+
+has_upper()
+{
+	[ -e "/sys/class/net/$1/master" ]
 }
 
 # The master of a netdev (empty when none).
@@ -259,17 +338,40 @@ dev_upper()
 
 dev_stat()
 {
-	cat "/sys/class/net/$1/statistics/$2"
+	local v
+
+	read -r v < "/sys/class/net/$1/statistics/$2"
+	echo "$v"
 }
 
 dev_mac()
 {
-	cat "/sys/class/net/$1/address"
+	local v
+
+	read -r v < "/sys/class/net/$1/address"
+	echo "$v"
 }
 
 dev_carrier()
 {
-	[ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]
+	local v
+
+	read -r v < "/sys/class/net/$1/carrier" 2>/dev/null
+	[ "$v" = 1 ]
+} 2>/dev/null
+
+# dev_is_up <dev>: IFF_UP is set (administratively up)
+dev_is_up()
+{
+	local v
+
+	read -r v < "/sys/class/net/$1/flags" 2>/dev/null || return 1
+	(( v & 1 ))
+} 2>/dev/null
+
+dev_gone()
+{
+	[ ! -e "/sys/class/net/$1" ]
 }
 
 dev_exists()
@@ -279,10 +381,13 @@ dev_exists()
 
 dev_mtu()
 {
-	cat "/sys/class/net/$1/mtu"
+	local v
+
+	read -r v < "/sys/class/net/$1/mtu"
+	echo "$v"
 }
 
-# dev_link_attr <dev> <json key>: one value from `ip -d -j link show`
+# dev_link_attr <dev> <json key>: a numeric value from `ip -d -j link`
 dev_link_attr()
 {
 	ip -d -j link show dev "$1" | sed -n "s/.*\"$2\":\\([0-9]*\\).*/\\1/p"
@@ -291,10 +396,12 @@ dev_link_attr()
 # PCI address of the first device with the given vendor:device id.
 pci_dev_by_id()
 {
-	local d
+	local d v i
 
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] || continue
+		read -r v < "$d/vendor"
+		read -r i < "$d/device"
+		[ "$v:$i" = "$1" ] || continue
 		echo "${d##*/}"
 		return 0
 	done
@@ -308,44 +415,54 @@ fo_primary_pci()
 
 primary_pci_present()
 {
-	fo_primary_pci > /dev/null
+	local d v i
+
+	for d in /sys/bus/pci/devices/*; do
+		read -r v < "$d/vendor"
+		read -r i < "$d/device"
+		[ "$v:$i" = "$FT_PRIMARY_PCI_ID" ] && return 0
+	done
+	return 1
 }
 
 primary_pci_absent()
 {
-	! fo_primary_pci > /dev/null
+	! primary_pci_present
 }
 
 # The netdev of the primary's PCI function, whoever drives it.
 primary_pci_netdev()
 {
-	local pci
+	local pci n
 
 	pci=$(fo_primary_pci) || return 1
-	ls "/sys/bus/pci/devices/$pci/net" 2>/dev/null | head -n 1
+	for n in "/sys/bus/pci/devices/$pci/net"/*; do
+		[ -e "$n" ] && echo "${n##*/}" && return 0
+	done
+	return 1
 }
 
 # True when the triple is formed: the master's lowers are exactly the
 # virtio_net standby and the e1000e primary.
 triple_formed()
 {
-	local m s p
-
-	m=$(fo_master)
-	s=$(fo_standby)
-	p=$(fo_primary)
-	[ -n "$m" ] && [ -n "$s" ] && [ -n "$p" ] || return 1
-	[ "$(fo_lowers "$m")" = "$(printf '%s\n' "$s" "$p" | sort)" ]
+	fo_roles
+	[ -n "$FO_MASTER" ] && [ -n "$FO_STANDBY" ] && [ -n "$FO_PRIMARY" ] &&
+		lowers_are "$FO_MASTER" "$FO_STANDBY" "$FO_PRIMARY"
 }
 
 # True when the master exists with the standby as its only lower.
 standby_only()
 {
-	local m s
+	fo_roles
+	[ -n "$FO_MASTER" ] && [ -n "$FO_STANDBY" ] &&
+		lowers_are "$FO_MASTER" "$FO_STANDBY"
+}
 
-	m=$(fo_master)
-	s=$(fo_standby)
-	[ -n "$m" ] && [ -n "$s" ] && [ "$(fo_lowers "$m")" = "$s" ]
+no_master()
+{
+	fo_roles
+	[ -z "$FO_MASTER" ]
 }
 
 # check_triple: assert the triple in detail (lowers, uppers, roles, MAC)
@@ -353,24 +470,21 @@ check_triple()
 {
 	local m s p
 
-	m=$(fo_master)
-	s=$(fo_standby)
-	p=$(fo_primary)
+	fo_roles
+	m=$FO_MASTER
+	s=$FO_STANDBY
+	p=$FO_PRIMARY
 	if [ -z "$m" ] || [ -z "$s" ] || [ -z "$p" ]; then
 		check_err 1 "roles missing: master='$m' standby='$s' primary='$p'"
 		return 1
 	fi
-	[ "$(fo_lowers "$m")" = "$(printf '%s\n' "$s" "$p" | sort)" ]
+	lowers_are "$m" "$s" "$p"
 	check_err $? "lowers of $m are '$(fo_lowers "$m" | xargs)', want $s $p"
-	[ "$(dev_upper "$s")" = "$m" ] && [ "$(dev_upper "$p")" = "$m" ]
+	is_upper "$s" "$m" && is_upper "$p" "$m"
 	check_err $? "master links: $s->'$(dev_upper "$s")' $p->'$(dev_upper "$p")'"
 	[ "$(dev_mac "$m")" = "$(dev_mac "$s")" ] &&
 		[ "$(dev_mac "$m")" = "$(dev_mac "$p")" ]
 	check_err $? "MACs differ: $(dev_mac "$m") $(dev_mac "$s") $(dev_mac "$p")"
-	ip -j -d link show dev "$s" | grep -q "\"master\":\"$m\""
-	check_err $? "ip -d link: $s has no master $m"
-	ip -j -d link show dev "$p" | grep -q "\"master\":\"$m\""
-	check_err $? "ip -d link: $p has no master $m"
 	[ "$RET" -eq 0 ]
 }
 

@@ -14,6 +14,25 @@ ALL_TESTS="
 
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
+# The same relations as iproute2 and ethtool report them.
+check_ip_view()
+{
+	local m s p
+
+	fo_roles
+	m=$FO_MASTER s=$FO_STANDBY p=$FO_PRIMARY
+	ip -j -d link show dev "$s" | grep -q "\"master\":\"$m\""
+	check_err $? "ip -d link: $s has no master $m"
+	ip -j -d link show dev "$p" | grep -q "\"master\":\"$m\""
+	check_err $? "ip -d link: $p has no master $m"
+	[ "$(dev_driver "$m")" = net_failover ]
+	check_err $? "ethtool -i $m: driver '$(dev_driver "$m")', want net_failover"
+	[ "$(dev_driver "$s")" = virtio_net ]
+	check_err $? "ethtool -i $s: driver '$(dev_driver "$s")', want virtio_net"
+	[ "$(dev_driver "$p")" = e1000e ]
+	check_err $? "ethtool -i $p: driver '$(dev_driver "$p")', want e1000e"
+}
+
 # e1000e is loaded before virtio_net. When nothing negotiated the STANDBY
 # feature yet, QEMU hides the primary until virtio_net does; otherwise the
 # primary's PCI function is removed first and comes back with a rescan
@@ -45,6 +64,7 @@ primary_driver_first()
 	busywait 20000 triple_formed
 	check_err $? "triple not formed (primary appeared by $how)"
 	check_triple
+	check_ip_view
 	m=$(fo_master)
 	if [ "$how" = hidden ]; then
 		host_cmd wait_event FAILOVER_NEGOTIATED 1 10 > /dev/null
@@ -87,11 +107,11 @@ existing_primary()
 	p=$(fo_primary)
 	modprobe -r virtio_net
 	check_err $? "rmmod virtio_net failed"
-	busywait 5000 eval '[ -z "$(fo_master)" ]'
+	busywait 5000 no_master
 	check_err $? "master still present without virtio_net"
 	dev_exists "$p"
 	check_err $? "primary $p vanished with the master"
-	[ -z "$(dev_upper "$p")" ]
+	! has_upper "$p"
 	check_err $? "primary $p still has upper $(dev_upper "$p")"
 	[ -z "$(fo_lowers "$p")" ] && ! ip -d -j link show dev "$p" |
 		grep -q '"info_slave_kind"'
