@@ -21,7 +21,6 @@ FT_CTL_TTY=${FT_CTL_TTY:-/dev/ttyS1}
 FT_MAC=${FT_MAC:-52:54:00:12:34:56}
 # PCI ids of the QEMU devices
 FT_PRIMARY_PCI_ID="0x8086:0x10d3"	# e1000e (82574L)
-FT_STANDBY_PCI_ID="0x1af4:0x1000"	# virtio-net (transitional)
 FT_HOST_GW=10.0.2.2
 FT_ADDR=10.0.2.15/24
 

@@ -110,8 +110,10 @@ standby_remove_rescan()
 	check_err $? "setup failed"
 	fo_roles
 	p=$FO_PRIMARY
-	pci=$(pci_dev_by_id "$FT_STANDBY_PCI_ID")
-	check_err $? "no virtio-net PCI function"
+	pci=$(readlink -f "/sys/class/net/$FO_STANDBY/device/..")
+	[ -e "$pci/remove" ]
+	check_err $? "no PCI function behind standby $FO_STANDBY ($pci)"
+	pci=${pci##*/}
 	echo 1 > "/sys/bus/pci/devices/$pci/remove"
 	busywait 10000 no_master
 	check_err $? "master survived the removal of its standby"

@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Which lower carries the master's traffic. Each NIC has its own slirp
+# backend, so an echo to 10.0.2.2 leaves through one lower and its reply
+# comes back on the same lower. The counters of both lowers tell which.
+
+ALL_TESTS="
+	primary_carries
+	primary_admin_down
+	primary_admin_up
+	primary_carrier_off
+	primary_carrier_on
+	primary_removed
+	primary_back
+"
+
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+PINGS=5
+SLACK=3		# unrelated frames a lower may send meanwhile (IPv6 RS, MLD)
+master=
+standby=
+primary=
+
+setup()
+{
+	fo_restore || return 1
+	fo_roles
+	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
+	master_up_with_addr || return 1
+	wait_primary_carrier && busywait 5000 dev_carrier "$master"
+}
+
+# measure: ping the gateway; set REPLIES and the counter deltas
+# P_TX P_RX S_TX S_RX of the current primary and standby.
+measure()
+{
+	local p=${primary:-} ptx=0 prx=0 stx srx
+
+	if dev_exists "$p"; then
+		ptx=$(dev_stat "$p" tx_packets) prx=$(dev_stat "$p" rx_packets)
+	fi
+	stx=$(dev_stat "$standby" tx_packets)
+	srx=$(dev_stat "$standby" rx_packets)
+	REPLIES=$(ping_gw "$PINGS")
+	REPLIES=${REPLIES:-0}
+	P_TX=0 P_RX=0
+	if dev_exists "$p"; then
+		P_TX=$(($(dev_stat "$p" tx_packets) - ptx))
+		P_RX=$(($(dev_stat "$p" rx_packets) - prx))
+	fi
+	S_TX=$(($(dev_stat "$standby" tx_packets) - stx))
+	S_RX=$(($(dev_stat "$standby" rx_packets) - srx))
+	ktap_info "replies $REPLIES/$PINGS; primary tx +$P_TX rx +$P_RX;" \
+		"standby tx +$S_TX rx +$S_RX"
+}
+
+# expect_primary_path / expect_standby_path: assert on the last measure
+expect_primary_path()
+{
+	[ "$REPLIES" -eq "$PINGS" ]
+	check_err $? "$REPLIES of $PINGS echo replies"
+	[ "$P_TX" -ge "$PINGS" ] && [ "$P_RX" -ge "$REPLIES" ]
+	check_err $? "primary counters: tx +$P_TX rx +$P_RX"
+	[ "$S_TX" -le "$SLACK" ] && [ "$S_RX" -le "$SLACK" ]
+	check_err $? "standby carried traffic: tx +$S_TX rx +$S_RX"
+}
+
+expect_standby_path()
+{
+	[ "$S_TX" -ge "$PINGS" ]
+	check_err $? "standby tx +$S_TX, want >= $PINGS"
+	[ "$P_TX" -le "$SLACK" ]
+	check_err $? "primary still sent: tx +$P_TX"
+	[ "$S_RX" -ge "$PINGS" ] && [ "$REPLIES" -eq "$PINGS" ]
+	check_err $? "replies through the standby: $REPLIES of $PINGS (standby rx +$S_RX)"
+}
+
+primary_carries()
+{
+	setup
+	check_err $? "setup failed"
+	measure
+	expect_primary_path
+	log_test "master traffic goes through the primary"
+}
+
+primary_admin_down()
+{
+	ip link set dev "$primary" down
+	check_err $? "cannot set $primary down"
+	busywait 5000 dev_carrier "$master"
+	check_err $? "master lost carrier with the standby up"
+	measure
+	expect_standby_path
+	log_test "primary administratively down: the standby carries"
+}
+
+primary_admin_up()
+{
+	ip link set dev "$primary" up
+	check_err $? "cannot set $primary up"
+	wait_primary_carrier
+	check_err $? "primary got no carrier back"
+	measure
+	expect_primary_path
+	log_test "primary up again: the primary carries"
+}
+
+primary_carrier_off()
+{
+	local reply
+
+	reply=$(host_cmd set_link hn_pri off)
+	if [ $? -ne 0 ]; then
+		log_skip "no host control channel: $reply"
+		log_test "primary carrier off (QMP set_link): the standby carries"
+		return
+	fi
+	busywait 10000 eval '! dev_carrier "$primary"'
+	check_err $? "primary carrier still on after set_link off"
+	dev_is_up "$primary"
+	check_err $? "primary no longer administratively up"
+	measure
+	expect_standby_path
+	log_test "primary carrier off (QMP set_link): the standby carries"
+}
+
+primary_carrier_on()
+{
+	local reply
+
+	reply=$(host_cmd set_link hn_pri on)
+	if [ $? -ne 0 ]; then
+		log_skip "no host control channel: $reply"
+		log_test "primary carrier on again: the primary carries"
+		return
+	fi
+	wait_primary_carrier
+	check_err $? "primary carrier did not come back"
+	measure
+	expect_primary_path
+	log_test "primary carrier on again: the primary carries"
+}
+
+primary_removed()
+{
+	local pci
+
+	pci=$(fo_primary_pci)
+	check_err $? "no primary PCI function"
+	echo 1 > "/sys/bus/pci/devices/$pci/remove"
+	busywait 10000 standby_only
+	check_err $? "primary not released"
+	primary=
+	measure
+	expect_standby_path
+	log_test "primary removed: the standby carries"
+}
+
+primary_back()
+{
+	echo 1 > /sys/bus/pci/rescan
+	busywait 15000 triple_formed
+	check_err $? "primary not enslaved again"
+	primary=$FO_PRIMARY
+	wait_primary_carrier
+	check_err $? "new primary $primary got no carrier"
+	measure
+	expect_primary_path
+	log_test "primary back: the primary carries again"
+}
+
+defer host_cmd set_link hn_pri on
+defer fo_restore
+run_tests
