@@ -546,7 +546,8 @@ fo_setup()
 	modprobe virtio_net || return 1
 	busywait 15000 standby_only || busywait 100 triple_formed || return 1
 	fo_ensure_primary_pci || return 1
-	modprobe e1000e || return 1
+	# shellcheck disable=SC2086 # options are words
+	modprobe e1000e ${FT_E1000E_OPTS:-} || return 1
 	busywait 15000 triple_formed
 }
 

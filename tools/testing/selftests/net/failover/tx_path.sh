@@ -17,6 +17,9 @@ ALL_TESTS="
 
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
+# QEMU 7.2's e1000e does not deliver the link-change interrupt in MSI-X
+# mode (the guest never notices a QMP set_link); legacy interrupts do.
+FT_E1000E_OPTS="IntMode=1"
 PINGS=5
 SLACK=3		# unrelated frames a lower may send meanwhile (IPv6 RS, MLD)
 master=
@@ -25,6 +28,9 @@ primary=
 
 setup()
 {
+	# IPv6 autoconfiguration on the lowers (ipv6.sh's topic) would add
+	# frames of their own to the counters: keep it out of this test.
+	ipv6_off
 	fo_restore || return 1
 	fo_roles
 	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
@@ -112,12 +118,13 @@ primary_carrier_off()
 {
 	local reply
 
-	reply=$(host_cmd set_link hn_pri off)
-	if [ $? -ne 0 ]; then
-		log_skip "no host control channel: $reply"
+	if ! host_available; then
+		log_skip "no host control channel"
 		log_test "primary carrier off (QMP set_link): the standby carries"
 		return
 	fi
+	reply=$(host_cmd set_link hn_pri off)
+	check_err $? "set_link off: $reply"
 	busywait 10000 eval '! dev_carrier "$primary"'
 	check_err $? "primary carrier still on after set_link off"
 	dev_is_up "$primary"
@@ -131,12 +138,13 @@ primary_carrier_on()
 {
 	local reply
 
-	reply=$(host_cmd set_link hn_pri on)
-	if [ $? -ne 0 ]; then
-		log_skip "no host control channel: $reply"
+	if ! host_available; then
+		log_skip "no host control channel"
 		log_test "primary carrier on again: the primary carries"
 		return
 	fi
+	reply=$(host_cmd set_link hn_pri on)
+	check_err $? "set_link on: $reply"
 	wait_primary_carrier
 	check_err $? "primary carrier did not come back"
 	measure
@@ -172,6 +180,27 @@ primary_back()
 	log_test "primary back: the primary carries again"
 }
 
+ipv6_off()
+{
+	local k
+
+	for k in all default; do
+		[ -e "/proc/sys/net/ipv6/conf/$k/disable_ipv6" ] || continue
+		echo 1 > "/proc/sys/net/ipv6/conf/$k/disable_ipv6"
+	done
+}
+
+ipv6_on()
+{
+	local k
+
+	for k in all default; do
+		[ -e "/proc/sys/net/ipv6/conf/$k/disable_ipv6" ] || continue
+		echo 0 > "/proc/sys/net/ipv6/conf/$k/disable_ipv6"
+	done
+}
+
+defer ipv6_on
 defer host_cmd set_link hn_pri on
 defer fo_restore
 run_tests

@@ -291,7 +291,8 @@ class Qmp:
             self.closed = True
             self.cond.notify_all()
 
-    def cmd(self, name, timeout=30, **args):
+    def cmd(self, execute, _timeout=30, **args):
+        name = execute
         with self.lock:
             self.next_id += 1
             mid = self.next_id
@@ -299,7 +300,7 @@ class Qmp:
         if args:
             msg["arguments"] = args
         self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + _timeout
         with self.cond:
             while mid not in self.replies:
                 left = deadline - time.monotonic()

@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Guest side of migration_bench.py: runs in the benchmark guest's
+initramfs under Debian's python3.11 started with -S -I, so it uses only
+modules built into that interpreter (_socket, select, _struct, gc, posix)
+and the os module.
+
+  python3.11 -S -I guest_responder.py HOST_IP HOST_PORT GUEST_PORT TTY
+
+- receives the host's sequenced UDP stream on GUEST_PORT (through the
+  failover master's address) and logs every arrival as runs of
+  consecutive sequence numbers, in arrival order;
+- once told to "start", sends its own sequenced stream to
+  HOST_IP:HOST_PORT at a fixed rate through an ordinary UDP socket;
+- polls the counters of every network device every 200 ms, so that a
+  lower that disappears (unplugged primary) keeps its last values;
+- answers the host's requests on TTY (ttyS1), one line each way:
+  "<id> <command> [args]" -> "R<id> <result>".
+"""
+
+import _socket
+import _struct
+import gc
+import os
+import select
+import sys
+import time
+
+H2G_MAGIC = b"FOH1"
+G2H_MAGIC = b"FOG1"
+PKT = _struct.Struct("<4sIQ")
+PAD = b"\0" * 48
+NET = "/sys/class/net"
+# polled every POLL seconds; STATS only when the host asks
+POLLED = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
+          "rx_nohandler", "rx_missed_errors")
+STATS = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
+         "rx_nohandler", "rx_errors", "tx_errors", "rx_missed_errors",
+         "rx_fifo_errors", "rx_over_errors", "tx_fifo_errors",
+         "tx_carrier_errors", "tx_aborted_errors")
+# ethtool -S names of the lowers worth keeping (drops, errors, misses)
+LOWER_KEYS = ("drop", "miss", "err", "no_buf", "nobuf", "fifo", "overrun")
+POLL = 0.25
+
+
+def js(o):
+    """JSON for the few types used here (no json module in the guest)."""
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, (int, float)):
+        return repr(o)
+    if isinstance(o, str):
+        return '"' + "".join(
+            c if 32 <= ord(c) < 127 and c not in '"\\' else
+            "\\u%04x" % ord(c) for c in o) + '"'
+    if isinstance(o, dict):
+        return "{" + ",".join(js(str(k)) + ":" + js(v)
+                              for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple)):
+        return "[" + ",".join(js(v) for v in o) + "]"
+    return js(str(o))
+
+
+def read(path, default=None):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
+
+
+def link_name(path):
+    try:
+        return os.path.basename(os.readlink(path))
+    except OSError:
+        return None
+
+
+def ethtool_stats(dev):
+    """ethtool -S DEV as a dict (empty if the driver has none)."""
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return {}
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(w, 1)
+            fd = os.open("/dev/null", os.O_WRONLY)
+            os.dup2(fd, 2)
+            os.execv("/sbin/ethtool", ["ethtool", "-S", dev])
+        finally:
+            os._exit(127)
+    os.close(w)
+    out = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    res = {}
+    for line in out.decode(errors="replace").splitlines():
+        k, sep, v = line.strip().partition(":")
+        v = v.strip()
+        if sep and v.isdigit():
+            res[k.strip()] = int(v)
+    return res
+
+
+class Devices:
+    """Counters of all network devices; gone ones keep their last values."""
+
+    def __init__(self):
+        self.devs = {}  # ifindex -> dict
+
+    def poll(self, now, names=POLLED):
+        seen = set()
+        try:
+            names = os.listdir(NET)
+        except OSError:
+            names = []
+        for name in names:
+            if name == "lo":
+                continue
+            base = NET + "/" + name
+            idx = read(base + "/ifindex")
+            if idx is None:
+                continue
+            idx = int(idx)
+            d = self.devs.get(idx)
+            if d is None or d["name"] != name:
+                d = self.devs.setdefault(idx, {"ifindex": idx,
+                                               "first": now, "stats": {}})
+                d["name"] = name
+                d["driver"] = link_name(base + "/device/driver")
+            master = link_name(base + "/master")
+            if master:
+                d["role"] = ("standby" if d["driver"] == "virtio_net"
+                             else "primary")
+                d["master"] = master
+            elif any(n.startswith("lower_") for n in os.listdir(base)):
+                d["role"] = "master"
+            elif "role" not in d:
+                d["role"] = "unenslaved"
+            st = d["stats"]
+            for s in names:
+                v = read(base + "/statistics/" + s)
+                if v is not None:
+                    st[s] = int(v)
+            d["last"] = now
+            d["gone"] = False
+            seen.add(idx)
+        for idx, d in self.devs.items():
+            if idx not in seen:
+                d["gone"] = True
+
+    def report(self):
+        out = [dict(d) for d in self.devs.values()]
+        for d in out:
+            d["stats"] = dict(d["stats"])
+            if not d["gone"]:
+                if d["role"] == "master":
+                    d["ethtool"] = ethtool_stats(d["name"])
+                elif d["role"] in ("standby", "primary"):
+                    d["ethtool"] = {k: v for k, v in
+                                    ethtool_stats(d["name"]).items()
+                                    if any(x in k for x in LOWER_KEYS)}
+        # a gone device is reported once more, then forgotten
+        for idx in [i for i, d in self.devs.items() if d["gone"]]:
+            if self.devs[idx].get("reported_gone"):
+                del self.devs[idx]
+            else:
+                self.devs[idx]["reported_gone"] = True
+        return out
+
+
+def snmp_udp():
+    txt = read("/proc/net/snmp", "")
+    rows = [l.split() for l in txt.splitlines() if l.startswith("Udp:")]
+    if len(rows) >= 2:
+        return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:])}
+    return {}
+
+
+def main():
+    host_ip, host_port, guest_port, tty = (sys.argv[1], int(sys.argv[2]),
+                                           int(sys.argv[3]), sys.argv[4])
+    gc.disable()
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 8 << 20)
+    sock.bind(("0.0.0.0", guest_port))
+    sock.setblocking(False)
+    ctl = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+    dest = (host_ip, host_port)
+
+    devs = Devices()
+    rate = 0.0
+    t0 = 0.0
+    txseq = 0
+    tx_err = {}
+    seen = bytearray(1 << 16)
+    run_s, run_n = [], []
+    reported_run = 0
+    rx = dups = reord = 0
+    rxmax = -1
+    buf = b""
+    next_poll = 0.0
+
+    def say(line):
+        data = (line + "\n").encode()
+        while data:
+            n = os.write(ctl, data)
+            data = data[n:]
+
+    def handle(line):
+        nonlocal rate, t0, txseq, reported_run
+        words = line.split()
+        if len(words) < 2:
+            return
+        rid, cmd, args = words[0], words[1], words[2:]
+        if cmd == "start":
+            rate = float(args[0])
+            t0 = time.monotonic()
+            txseq = 0
+            say("R%s ok" % rid)
+        elif cmd == "mark":
+            say("R%s %s" % (rid, js({"txseq": txseq, "rx": rx,
+                                     "rxmax": rxmax, "dups": dups,
+                                     "reord": reord,
+                                     "t": time.monotonic()})))
+        elif cmd == "stats":
+            devs.poll(time.monotonic(), STATS)
+            base = max(0, reported_run - 1)
+            runs = [[run_s[i], run_n[i]] for i in range(base, len(run_s))]
+            reported_run = len(run_s)
+            say("R%s %s" % (rid, js({
+                "txseq": txseq, "rx": rx, "dups": dups, "reord": reord,
+                "tx_err": {str(k): v for k, v in tx_err.items()},
+                "run_base": base, "runs": runs,
+                "devs": devs.report(), "udp": snmp_udp(),
+                "uptime": read("/proc/uptime", "0").split()[0]})))
+        elif cmd == "ping":
+            say("R%s pong" % rid)
+        elif cmd == "quit":
+            say("R%s bye" % rid)
+            raise SystemExit(0)
+        else:
+            say("R%s err unknown %s" % (rid, cmd))
+
+    say("ready")
+    while True:
+        now = time.monotonic()
+        timeout = POLL
+        if rate:
+            due = int((now - t0) * rate) + 1
+            n = 0
+            while txseq < due and n < 1000:
+                try:
+                    sock.sendto(PKT.pack(G2H_MAGIC, txseq,
+                                         int(now * 1e9)) + PAD, dest)
+                except OSError as e:
+                    tx_err[e.errno] = tx_err.get(e.errno, 0) + 1
+                txseq += 1
+                n += 1
+            timeout = max(0.0, t0 + txseq / rate - time.monotonic())
+        if now >= next_poll:
+            devs.poll(now)
+            next_poll = now + POLL
+        timeout = min(timeout, max(0.0, next_poll - time.monotonic()))
+        r, _, _ = select.select([sock, ctl], [], [], timeout)
+        if sock in r:
+            while True:
+                try:
+                    data = sock.recv(2048)
+                except OSError:
+                    break
+                if len(data) < 16 or data[:4] != H2G_MAGIC:
+                    continue
+                seq = PKT.unpack_from(data)[1]
+                rx += 1
+                if seq >= len(seen):
+                    seen.extend(bytearray(max(seq + 1 - len(seen),
+                                              len(seen))))
+                if seen[seq]:
+                    dups += 1
+                elif seq < rxmax:
+                    reord += 1
+                seen[seq] = 1
+                if seq > rxmax:
+                    rxmax = seq
+                if run_s and seq == run_s[-1] + run_n[-1]:
+                    run_n[-1] += 1
+                else:
+                    run_s.append(seq)
+                    run_n.append(1)
+        if ctl in r:
+            chunk = os.read(ctl, 4096)
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode(errors="replace").strip("\r\0 ")
+                if line:
+                    handle(line)
+
+
+if __name__ == "__main__":
+    main()

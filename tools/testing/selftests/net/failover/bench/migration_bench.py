@@ -1,0 +1,1464 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Loss benchmark of virtio-net failover around primary hot-unplug/replug
+and live migration: the stock Debian modules against ours, same run.
+
+Each QEMU NIC (virtio-net standby, e1000e primary) has its own backend, an
+AF_UNIX datagram socketpair; a host-side switch process holds the other
+ends and plays the NIC's embedded switch for the guest's MAC, with a
+steering policy:
+
+  managed  host->guest frames go to the standby until the guest transmits
+           through the primary (first guest frame on the primary's port
+           after the primary was plugged: what a learning switch does),
+           and back to the standby as soon as the host decides to remove
+           the primary (device_del / migrate issued);
+  early    as managed, but frames go to the primary as soon as it is
+           plugged (a PF driver that programs the VF MAC filter at VF
+           creation).
+
+Sequence-numbered UDP both ways at a fixed rate; per QMP device_del +
+device_add cycle and per live migration (source -> destination QEMU on
+this machine, the source unplugging the primary itself in wait-unplug),
+it reports per direction lost, duplicated and reordered frames, where the
+lost ones went, the time from device_add (or destination RESUME) until
+the guest transmits through the primary, and the guest's per-lower drop
+counters.
+
+  migration_bench.py [--cycles N] [--migrations M] [--quick] [--rate PPS]
+                     [--modules stock,ours] [--hotplug acpi,native]
+                     [--policies managed,early] [--timeout S] [--json F]
+
+Exit status: 0 if every scenario ran, 1 if one failed, 2 on setup errors.
+"""
+
+import argparse
+import array
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTDIR = os.path.dirname(HERE)
+VMDIR = os.path.join(TESTDIR, "vm")
+ROOT = os.path.abspath(os.path.join(TESTDIR, *[os.pardir] * 5))
+
+GUEST_MAC = "52:54:00:12:34:56"
+HOST_MAC = "02:00:00:00:00:01"
+GUEST_IP = "10.77.0.2"
+HOST_IP = "10.77.0.1"
+GUEST_PORT = 7000
+HOST_PORT = 7001
+STANDBY_ID = "net0"
+PRIMARY_ID = "hostdev0"
+PRIMARY_JSON = {"driver": "e1000e", "id": PRIMARY_ID, "bus": "rp2",
+                "mac": GUEST_MAC, "failover_pair_id": STANDBY_ID,
+                "netdev": "hn_pri", "romfile": ""}
+GUEST_MODULES = ["virtio_pci", "virtio_net", "e1000e"]
+PYTHON = "/usr/bin/python3.11"
+PY_STDLIB = "/usr/lib/python3.11"
+PY_FILES = ["os.py", "encodings/__init__.py", "encodings/aliases.py",
+            "encodings/utf_8.py"]
+
+H2G = struct.Struct("<4sIQ")
+PAD = b"\0" * 48
+
+# send status in the switch log
+ST_OK, ST_EAGAIN, ST_ERR, ST_NOPORT = 0, 1, 2, 3
+
+
+def log(msg):
+    sys.stderr.write("[%7.1f] bench: %s\n" % (time.monotonic() - T0, msg))
+    sys.stderr.flush()
+
+
+T0 = time.monotonic()
+
+
+def mac_bytes(mac):
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def ip_bytes(ip):
+    return socket.inet_aton(ip)
+
+
+def ip_csum(hdr):
+    s = 0
+    for i in range(0, len(hdr), 2):
+        s += (hdr[i] << 8) | hdr[i + 1]
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+# ===================================================================
+# Switch: a child process owning the host ends of every NIC backend.
+# ===================================================================
+
+class SwitchChild:
+    """Embedded switch of the NICs for one guest MAC, plus the host side
+    of the two sequenced streams. Everything is logged with
+    time.monotonic() (the same clock as the parent's)."""
+
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.ports = {}         # pid -> dict(vm, role, sock)
+        self.port_of = {}       # (vm, role) -> pid
+        self.by_fd = {}         # fileno -> pid
+        self.next_pid = 0
+        self.policy = "managed"
+        self.active = None      # vm the guest runs in (as learned/told)
+        self.pstate = {}        # vm -> absent | plugged | learned
+        self.t_plug = {}        # vm -> time of the last plug
+        self.first_pri = {}     # vm -> first guest frame on primary port
+        self.rate = 0.0
+        self.t0 = 0.0
+        self.seq = 0
+        self.h_t = array.array("d")
+        self.h_port = array.array("h")
+        self.h_st = array.array("b")
+        self.g_t = array.array("d")
+        self.g_port = array.array("h")
+        self.g_seq = array.array("q")
+        self.frames = {}        # pid -> {kind: n}
+        self.events = []        # [t, text]
+        self.cur_target = None
+        self.guest_mac = mac_bytes(GUEST_MAC)
+        self.host_mac = mac_bytes(HOST_MAC)
+        self.host_ip = ip_bytes(HOST_IP)
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0,
+                                   20 + 8 + H2G.size + len(PAD), 0,
+                                   0x4000, 64, 17, 0, self.host_ip,
+                                   ip_bytes(GUEST_IP)))
+        struct.pack_into("!H", ip, 10, ip_csum(ip))
+        udp = struct.pack("!HHHH", HOST_PORT, GUEST_PORT,
+                          8 + H2G.size + len(PAD), 0)
+        self.h2g_hdr = (self.guest_mac + self.host_mac + b"\x08\x00" +
+                        bytes(ip) + udp)
+
+    def event(self, now, text):
+        self.events.append([now, text])
+
+    def target(self):
+        vm = self.active
+        if vm is None:
+            return None
+        st = self.pstate.get(vm)
+        pri = st == "learned" or (self.policy == "early" and st == "plugged")
+        return self.port_of.get((vm, "primary" if pri else "standby"))
+
+    def retarget(self, now, why):
+        t = self.target()
+        if t != self.cur_target:
+            p = self.ports.get(t)
+            self.event(now, "steer h2g -> %s (%s)" % (
+                "%s/%s" % (p["vm"], p["role"]) if p else "nowhere", why))
+            self.cur_target = t
+
+    # ------------------------------------------------------------ rx
+    def on_frame(self, pid, data, now):
+        p = self.ports[pid]
+        if len(data) < 14 or data[6:12] != self.guest_mac:
+            self.count(pid, "foreign")
+            return
+        et = (data[12] << 8) | data[13]
+        kind = "other"
+        seq = None
+        if et == 0x0800 and len(data) >= 34 and data[23] == 17:
+            ihl = (data[14] & 15) * 4
+            u = 14 + ihl
+            if (len(data) >= u + 8 + H2G.size and
+                    ((data[u + 2] << 8) | data[u + 3]) == HOST_PORT and
+                    data[u + 8:u + 12] == b"FOG1"):
+                kind = "data"
+                seq = H2G.unpack_from(data, u + 8)[1]
+            else:
+                kind = "udp"
+        elif et == 0x0806:
+            kind = "arp"
+            if len(data) >= 42:
+                op = (data[20] << 8) | data[21]
+                spa, tpa = data[28:32], data[38:42]
+                if spa == tpa:
+                    kind = "garp"
+                elif op == 1 and tpa == self.host_ip:
+                    self.arp_reply(pid, data, now)
+        elif et == 0x8035:
+            kind = "rarp"
+        elif et == 0x86dd:
+            kind = "ipv6"
+        self.count(pid, kind)
+        vm, role = p["vm"], p["role"]
+        if vm != self.active:
+            self.active = vm
+            self.event(now, "learned: guest runs in %s (%s on %s)"
+                       % (vm, kind, role))
+            self.retarget(now, "guest moved")
+        if role == "primary" and self.pstate.get(vm) == "plugged":
+            self.pstate[vm] = "learned"
+            self.first_pri[vm] = now
+            self.event(now, "learned: guest transmits through %s/primary "
+                       "(%s)" % (vm, kind))
+            self.retarget(now, "primary learned")
+        if seq is not None:
+            self.g_t.append(now)
+            self.g_port.append(pid)
+            self.g_seq.append(seq)
+
+    def count(self, pid, kind):
+        c = self.frames.setdefault(pid, {})
+        c[kind] = c.get(kind, 0) + 1
+
+    def arp_reply(self, pid, req, now):
+        rep = (req[6:12] + self.host_mac + b"\x08\x06" +
+               struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) +
+               self.host_mac + self.host_ip + req[22:28] + req[28:32])
+        try:
+            self.ports[pid]["sock"].send(rep)
+        except OSError:
+            pass
+        self.count(pid, "arp_replied")
+
+    # ------------------------------------------------------------ tx
+    def send_due(self, now):
+        due = int((now - self.t0) * self.rate) + 1
+        while self.seq < due:
+            pid = self.cur_target
+            st = ST_NOPORT
+            if pid is not None:
+                frame = self.h2g_hdr + H2G.pack(b"FOH1", self.seq,
+                                               int(now * 1e9)) + PAD
+                try:
+                    self.ports[pid]["sock"].send(frame)
+                    st = ST_OK
+                except BlockingIOError:
+                    st = ST_EAGAIN
+                except OSError:
+                    st = ST_ERR
+            self.h_t.append(now)
+            self.h_port.append(-1 if pid is None else pid)
+            self.h_st.append(st)
+            self.seq += 1
+
+    # ------------------------------------------------------------ control
+    def reply(self, obj):
+        self.ctl.send(json.dumps(obj).encode())
+
+    def command(self, msg, fds, now):
+        op = msg["op"]
+        if op == "add_port":
+            s = socket.socket(fileno=fds[0])
+            s.setblocking(False)
+            pid = self.next_pid
+            self.next_pid += 1
+            self.ports[pid] = {"vm": msg["vm"], "role": msg["role"],
+                               "sock": s}
+            self.port_of[(msg["vm"], msg["role"])] = pid
+            self.by_fd[s.fileno()] = pid
+            self.event(now, "port %d = %s/%s" % (pid, msg["vm"],
+                                                 msg["role"]))
+            self.retarget(now, "port added")
+            return self.reply({"pid": pid})
+        if op == "drop_vm":
+            for pid, p in list(self.ports.items()):
+                if p["vm"] == msg["vm"] and p["sock"] is not None:
+                    del self.by_fd[p["sock"].fileno()]
+                    p["sock"].close()
+                    p["sock"] = None
+                    del self.port_of[(p["vm"], p["role"])]
+            if self.active == msg["vm"]:
+                self.active = None
+            self.event(now, "dropped %s" % msg["vm"])
+            self.retarget(now, "vm dropped")
+            return self.reply({})
+        if op == "policy":
+            self.policy = msg["policy"]
+            self.event(now, "policy %s" % self.policy)
+            self.retarget(now, "policy")
+            return self.reply({})
+        if op == "activate":
+            if self.active != msg["vm"]:
+                self.active = msg["vm"]
+                self.event(now, "host: guest runs in %s" % msg["vm"])
+            self.retarget(now, "host activate")
+            return self.reply({})
+        if op == "plug":
+            vm = msg["vm"]
+            self.pstate[vm] = "plugged"
+            self.t_plug[vm] = now
+            self.first_pri.pop(vm, None)
+            self.event(now, "host: primary of %s plugged" % vm)
+            self.retarget(now, "primary plugged")
+            return self.reply({"t": now})
+        if op == "unplug":
+            vm = msg["vm"]
+            self.pstate[vm] = "absent"
+            self.event(now, "host: primary of %s to be removed" % vm)
+            self.retarget(now, "primary leaving")
+            return self.reply({"t": now})
+        if op == "tx":
+            self.rate = float(msg["rate"])
+            self.t0 = now - self.seq / self.rate if self.rate else now
+            self.event(now, "h2g rate %g" % self.rate)
+            return self.reply({"seq": self.seq})
+        if op == "state":
+            return self.reply(self.state(now))
+        if op == "dump":
+            h0, g0, e0 = msg["h_from"], msg["g_from"], msg["e_from"]
+            d = self.state(now)
+            d.update({
+                "h_base": h0, "h_t": self.h_t[h0:].tolist(),
+                "h_port": self.h_port[h0:].tolist(),
+                "h_st": self.h_st[h0:].tolist(),
+                "g_base": g0, "g_t": self.g_t[g0:].tolist(),
+                "g_port": self.g_port[g0:].tolist(),
+                "g_seq": self.g_seq[g0:].tolist(),
+                "e_base": e0, "events": self.events[e0:]})
+            with open(msg["path"], "w") as f:
+                json.dump(d, f)
+            return self.reply({"path": msg["path"]})
+        if op == "quit":
+            self.reply({})
+            raise SystemExit(0)
+        return self.reply({"error": "unknown op %s" % op})
+
+    def state(self, now):
+        return {"now": now, "seq": self.seq, "g_len": len(self.g_t),
+                "e_len": len(self.events), "active": self.active,
+                "policy": self.policy, "pstate": self.pstate,
+                "t_plug": self.t_plug, "first_pri": self.first_pri,
+                "ports": {str(k): {"vm": v["vm"], "role": v["role"]}
+                          for k, v in self.ports.items()},
+                "frames": {str(k): v for k, v in self.frames.items()}}
+
+    def run(self):
+        gc.disable()
+        while True:
+            now = time.monotonic()
+            timeout = 0.5
+            if self.rate:
+                self.send_due(now)
+                timeout = max(0.0, self.t0 + self.seq / self.rate -
+                              time.monotonic())
+            rl = [self.ctl] + [p["sock"] for p in self.ports.values()
+                               if p["sock"] is not None]
+            r, _, _ = select.select(rl, [], [], timeout)
+            now = time.monotonic()
+            for s in r:
+                if s is self.ctl:
+                    try:
+                        data, fds, _, _ = socket.recv_fds(s, 1 << 16, 4)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    self.command(json.loads(data), fds, now)
+                    continue
+                pid = self.by_fd.get(s.fileno())
+                if pid is None:
+                    continue
+                for _ in range(64):
+                    try:
+                        data = s.recv(65536)
+                    except OSError:
+                        break
+                    self.on_frame(pid, data, now)
+
+
+def switch_child_main(fd):
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (OSError, AttributeError):
+        try:
+            os.nice(-10)
+        except OSError:
+            pass
+    ctl = socket.socket(fileno=fd)
+    try:
+        SwitchChild(ctl).run()
+    except SystemExit:
+        pass
+    return 0
+
+
+class Switch:
+    """Parent side of the switch process."""
+
+    def __init__(self, sndbuf):
+        self.sndbuf = sndbuf
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--switch-child",
+             str(b.fileno())], pass_fds=[b.fileno()],
+            start_new_session=True)
+        b.close()
+        self.sock = a
+        self.sock.settimeout(20)
+        self.lock = threading.Lock()
+
+    def cmd(self, op, fds=None, **kw):
+        kw["op"] = op
+        data = json.dumps(kw).encode()
+        with self.lock:
+            if fds:
+                socket.send_fds(self.sock, [data], fds)
+            else:
+                self.sock.send(data)
+            rep = json.loads(self.sock.recv(1 << 20))
+        if "error" in rep:
+            raise RuntimeError("switch: %s" % rep["error"])
+        return rep
+
+    def add_port(self, vm, role, sock):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf)
+        return self.cmd("add_port", fds=[sock.fileno()], vm=vm, role=role)
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.cmd("quit")
+            except (OSError, RuntimeError, ValueError):
+                pass
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+# ===================================================================
+# Guest image
+# ===================================================================
+
+def import_run_vm():
+    sys.path.insert(0, VMDIR)
+    try:
+        import run_vm  # noqa: E402  (owned by the VM runner)
+    finally:
+        sys.path.pop(0)
+    return run_vm
+
+
+def ldd_libs(binary):
+    out = subprocess.run(["ldd", binary], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    libs = []
+    for line in out.splitlines():
+        for w in line.split():
+            if w.startswith("/") and os.path.exists(w):
+                libs.append(w)
+    return libs
+
+
+def build_initramfs(rv, env, out, mode, params):
+    """Self-contained initramfs: busybox, python3.11 (builtins + os),
+    ethtool, the NIC modules (stock or ours) and the responder."""
+    _, tree = rv.prepare_modules(env, out, mode)
+    c = rv.Cpio()
+    dirs = set()
+
+    def mkdirs(path):
+        parts = path.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                c.dir(d)
+
+    def add(path, data, mode=0o644):
+        mkdirs(path)
+        c.file(path.lstrip("/"), data, mode)
+
+    def add_host(src, dst=None, mode=0o755):
+        with open(src, "rb") as f:
+            add(dst or src, f.read(), mode)
+
+    for d in ("dev", "proc", "sys", "tmp", "run", "modules"):
+        mkdirs(d + "/x")
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3)
+    add_host(shutil.which("busybox") or "/bin/busybox", "/bin/busybox")
+    c.symlink("bin/sh", "busybox")
+    add_host(PYTHON)
+    add_host(shutil.which("ethtool") or "/usr/sbin/ethtool", "/sbin/ethtool")
+    libs = set(ldd_libs(PYTHON)) | set(ldd_libs(
+        shutil.which("ethtool") or "/usr/sbin/ethtool"))
+    for lib in sorted(libs):
+        add_host(lib)
+    mkdirs(PY_STDLIB + "/lib-dynload/x")
+    for f in PY_FILES:
+        add_host(os.path.join(PY_STDLIB, f), mode=0o644)
+    add_host(os.path.join(HERE, "guest_init.sh"), "/init")
+    add_host(os.path.join(HERE, "guest_responder.py"), "/guest_responder.py")
+    add("/bench.env", ("BENCH_MODULES=%s\nGUEST_IP=%s\nHOST_IP=%s\n"
+                       "HOST_MAC=%s\nHOST_PORT=%d\nGUEST_PORT=%d\n" % (
+                           mode, GUEST_IP, HOST_IP, HOST_MAC, HOST_PORT,
+                           GUEST_PORT)).encode())
+    names = []
+    for mod in rv.load_order(tree, GUEST_MODULES):
+        name = os.path.basename(mod).split(".ko")[0] + ".ko"
+        add("/modules/" + name, rv.module_bytes(os.path.join(tree, mod)))
+        names.append(name)
+    add("/modules/order", ("\n".join(names) + "\n").encode())
+    add("/modules/params", "".join(
+        "%s %s\n" % (m, p) for m, p in params.items()).encode())
+    path = os.path.join(out, "initramfs-%s.cpio" % mode)
+    with open(path, "wb") as f:
+        f.write(c.finish())
+    shutil.rmtree(os.path.join(out, "modroot"), ignore_errors=True)
+    return path
+
+
+# ===================================================================
+# VMs
+# ===================================================================
+
+def make_qmp_class(rv):
+    class Qmp(rv.Qmp):
+        """run_vm's QMP client, with each event stamped on arrival."""
+
+        def _reader(self):
+            for line in self.rfile:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                msg["_t"] = time.monotonic()
+                with self.cond:
+                    if "event" in msg:
+                        self.events.append(msg)
+                    elif "id" in msg:
+                        self.replies[msg["id"]] = msg
+                    self.cond.notify_all()
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+    return Qmp
+
+
+class GuestCtl:
+    """Requests to the guest responder over its ttyS1."""
+
+    def __init__(self, conn, name):
+        self.conn = conn
+        self.name = name
+        self.cond = threading.Condition()
+        self.replies = {}
+        self.ready = False
+        self.closed = False
+        self.next_id = 0
+        self.lines = []
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        buf = b""
+        while True:
+            try:
+                data = self.conn.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            buf += data
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode(errors="replace").strip("\r\0 ")
+                with self.cond:
+                    if line == "ready":
+                        self.ready = True
+                    elif line.startswith("R") and " " in line:
+                        rid, _, rest = line.partition(" ")
+                        self.replies[rid[1:]] = rest
+                    elif line:
+                        self.lines.append(line)
+                    self.cond.notify_all()
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not self.ready:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    return False
+                self.cond.wait(left)
+        return True
+
+    def call(self, cmd, timeout=20):
+        with self.cond:
+            self.next_id += 1
+            rid = str(self.next_id)
+        self.conn.sendall(("%s %s\n" % (rid, cmd)).encode())
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while rid not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise RuntimeError("%s: no reply from the guest to %s"
+                                       % (self.name, cmd))
+                self.cond.wait(left)
+            return self.replies.pop(rid)
+
+    def call_json(self, cmd, timeout=20):
+        return json.loads(self.call(cmd, timeout))
+
+
+class Vm:
+    """One QEMU process: the failover pair on two backends of the switch."""
+
+    def __init__(self, bench, name, mode, hotplug, incoming=None):
+        self.bench = bench
+        self.name = name
+        self.mode = mode
+        self.hotplug = hotplug
+        self.proc = None
+        self.sock_dir = tempfile.mkdtemp(prefix="fobench-")
+        listeners = {}
+        for n in ("qmp", "ctl"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(os.path.join(self.sock_dir, n))
+            s.listen(1)
+            listeners[n] = s
+        qfds = {}
+        for role in ("standby", "primary"):
+            h, q = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            bench.sw.add_port(name, role, h)
+            h.close()
+            qfds[role] = q
+        cmd = self.cmdline(qfds["standby"].fileno(),
+                           qfds["primary"].fileno(), incoming)
+        out = bench.out
+        with open(os.path.join(out, "qemu-%s.cmdline" % name), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.qlog = open(os.path.join(out, "qemu-%s.log" % name), "wb")
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=self.qlog,
+            stderr=subprocess.STDOUT, start_new_session=True,
+            pass_fds=[q.fileno() for q in qfds.values()])
+        bench.procs.append(self.proc)
+        for q in qfds.values():
+            q.close()
+        conns = {}
+        for n, s in listeners.items():
+            s.settimeout(30)
+            try:
+                conns[n], _ = s.accept()
+            except socket.timeout:
+                raise RuntimeError("%s: QEMU did not connect to %s (see %s)"
+                                   % (name, n, self.qlog.name))
+            s.close()
+        self.qmp = bench.Qmp(conns["qmp"])
+        self.ctl = GuestCtl(conns["ctl"], name)
+
+    def cmdline(self, fd_sby, fd_pri, incoming):
+        env = self.bench.env
+        kernel = os.path.join(env["KIMG"], "vmlinux")
+        if not os.path.exists(kernel):
+            kernel = os.path.join(env["KIMG"], "boot",
+                                  "vmlinuz-" + env["KVER"])
+        append = ("console=ttyS0 panic=-1 tsc=reliable mitigations=off "
+                  "rdinit=/init loglevel=6 net.ifnames=0 ipv6.disable=1 "
+                  "printk.time=1")
+        con = os.path.join(self.bench.out, "console-%s.log" % self.name)
+        cmd = [
+            "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
+            "-m", self.bench.args.mem, "-smp", "1,maxcpus=2",
+            "-nodefaults", "-no-reboot", "-display", "none", "-vga", "none",
+            "-kernel", kernel, "-initrd", self.bench.initrd[self.mode],
+            "-append", append,
+            "-chardev", "file,id=con,path=%s" % con,
+            "-serial", "chardev:con",
+            "-chardev", "socket,id=ctl,path=%s" %
+            os.path.join(self.sock_dir, "ctl"),
+            "-serial", "chardev:ctl",
+            "-chardev", "socket,id=qmp,path=%s" %
+            os.path.join(self.sock_dir, "qmp"),
+            "-mon", "chardev=qmp,mode=control",
+            "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x10",
+            "-device", "pcie-root-port,id=rp2,bus=pcie.0,chassis=2,addr=0x11",
+            "-netdev", "dgram,id=hn_sby,local.type=fd,local.str=%d" % fd_sby,
+            "-netdev", "dgram,id=hn_pri,local.type=fd,local.str=%d" % fd_pri,
+            "-device", "virtio-net-pci,netdev=hn_sby,failover=on,id=%s,"
+                       "mac=%s,bus=rp1,romfile=" % (STANDBY_ID, GUEST_MAC),
+            "-device", json.dumps(PRIMARY_JSON, separators=(",", ":")),
+        ]
+        if self.hotplug == "native":
+            cmd += ["-global",
+                    "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
+        if incoming:
+            cmd += ["-incoming", incoming]
+        return cmd
+
+    def event_index(self):
+        with self.qmp.cond:
+            return len(self.qmp.events)
+
+    def wait_event(self, name, start, timeout, match=None):
+        return self.qmp.wait_event(name, start, timeout, match)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+        self.qlog.close()
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
+
+
+# ===================================================================
+# Measurement
+# ===================================================================
+
+class Timeout(Exception):
+    pass
+
+
+class Session:
+    """One guest, from boot to power-off; it may move between QEMUs."""
+
+    def __init__(self, mode, hotplug):
+        self.mode = mode
+        self.hotplug = hotplug
+        self.runs = []          # guest's h2g arrival runs [start, n]
+
+    def add_runs(self, st):
+        base = st["run_base"]
+        del self.runs[base:]
+        self.runs.extend(st["runs"])
+
+
+def counter_deltas(st0, st1):
+    """Per-role sum of (end - start) of the guest's device counters;
+    a device absent at the start counts from 0."""
+    before = {d["ifindex"]: d for d in st0["devs"]}
+    res = {}
+    for d in st1["devs"]:
+        role = d.get("role", "?")
+        if role == "unenslaved":
+            role = "primary"
+        b = before.get(d["ifindex"], {})
+        for src, prefix in (("stats", ""), ("ethtool", "ethtool:")):
+            for k, v in d.get(src, {}).items():
+                v0 = b.get(src, {}).get(k, 0)
+                key = "%s %s%s" % (role, prefix, k)
+                res[key] = res.get(key, 0) + v - v0
+    u0, u1 = st0.get("udp", {}), st1.get("udp", {})
+    for k in ("RcvbufErrors", "SndbufErrors", "InErrors", "NoPorts"):
+        res["udp " + k] = u1.get(k, 0) - u0.get(k, 0)
+    e0, e1 = st0.get("tx_err", {}), st1.get("tx_err", {})
+    res["sendto errors"] = sum(e1.values()) - sum(e0.values())
+    return res
+
+
+def seq_stats(arrivals, lo, hi):
+    """lost, dup, reordered of sequence numbers [lo, hi) given the
+    arrival order; plus the lost ones."""
+    seen = set()
+    dup = reord = 0
+    mx = -1
+    for s in arrivals:
+        if not lo <= s < hi:
+            continue
+        if s in seen:
+            dup += 1
+            continue
+        if s < mx:
+            reord += 1
+        seen.add(s)
+        mx = max(mx, s)
+    lost = [s for s in range(lo, hi) if s not in seen]
+    return lost, dup, reord
+
+
+def expand_runs(runs):
+    out = []
+    for s, n in runs:
+        out.extend(range(s, s + n))
+    return out
+
+
+class Bench:
+    def __init__(self, args, env, rv):
+        self.args = args
+        self.env = env
+        self.rv = rv
+        self.Qmp = make_qmp_class(rv)
+        self.procs = []
+        self.vms = []
+        self.sw = None
+        self.out = None
+        self.initrd = {}
+        self.results = {"scenarios": [], "sessions": []}
+        self.dump_n = 0
+        self.mig_port = 0
+
+    # --------------------------------------------------------- plumbing
+    def cleanup(self):
+        for vm in self.vms:
+            try:
+                vm.kill()
+            except OSError:
+                pass
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if self.sw:
+            self.sw.close()
+
+    def new_vm(self, name, mode, hotplug, incoming=None):
+        vm = Vm(self, name, mode, hotplug, incoming)
+        self.vms.append(vm)
+        return vm
+
+    def drop_vm(self, vm, quit_qmp=True):
+        if quit_qmp and vm.proc.poll() is None:
+            try:
+                vm.qmp.cmd("quit", timeout=5)
+            except RuntimeError:
+                pass
+            try:
+                vm.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        vm.kill()
+        self.sw.cmd("drop_vm", vm=vm.name)
+        if vm in self.vms:
+            self.vms.remove(vm)
+
+    def free_port(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    def wait_switch(self, cond, timeout, step=0.05):
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.sw.cmd("state")
+            if cond(st):
+                return st
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(step)
+
+    def wait_primary_learned(self, vm, since, timeout):
+        st = self.wait_switch(
+            lambda s: s["first_pri"].get(vm.name, 0) > since, timeout)
+        return st["first_pri"][vm.name] if st else None
+
+    # --------------------------------------------------------- windows
+    def begin(self, sess, vm):
+        t = time.monotonic()
+        sw = self.sw.cmd("state")
+        st = vm.ctl.call_json("stats")
+        sess.add_runs(st)
+        return {"t": t, "h_seq": sw["seq"],
+                "g_len": sw["g_len"], "e_len": sw["e_len"],
+                "g_seq": st["txseq"], "stats": st}
+
+    def end(self, sess, vm, w0, kind, policy, extra, phases=()):
+        """Close the window opened by begin() and analyse it. PHASES:
+        [(name, t)] in time order: lost frames are also counted per
+        interval between them."""
+        def phase(t):
+            name = "steady before"
+            for n, tp in phases:
+                if tp is not None and t >= tp:
+                    name = "after " + n
+            return name
+        sw = self.sw.cmd("state")
+        mark = vm.ctl.call_json("mark")
+        t_end = time.monotonic()
+        time.sleep(self.args.grace)
+        st = vm.ctl.call_json("stats")
+        sess.add_runs(st)
+        self.dump_n += 1
+        path = os.path.join(self.out, "switch-%03d.json" % self.dump_n)
+        self.sw.cmd("dump", path=path, h_from=w0["h_seq"],
+                    g_from=w0["g_len"], e_from=w0["e_len"])
+        with open(path) as f:
+            d = json.load(f)
+        h_lo, h_hi = w0["h_seq"], sw["seq"]
+        g_lo, g_hi = w0["g_seq"], mark["txseq"]
+        ports = d["ports"]
+
+        def pname(pid, cur_vm):
+            p = ports.get(str(pid))
+            if not p:
+                return "nowhere"
+            return p["role"] + ("" if p["vm"] == cur_vm else "(old vm)")
+
+        # host -> guest
+        lost, dup, reord = seq_stats(expand_runs(sess.runs), h_lo, h_hi)
+        where = {}
+        for s in lost:
+            i = s - d["h_base"]
+            st_ = d["h_st"][i]
+            pid = d["h_port"][i]
+            k = ("lost: %s" % pname(pid, vm.name) +
+                 {ST_OK: " (delivered to QEMU)",
+                  ST_EAGAIN: " not receiving (EAGAIN)",
+                  ST_ERR: " (send error)", ST_NOPORT: ""}[st_])
+            where[k] = where.get(k, 0) + 1
+        sent_to = {}
+        for i in range(h_lo - d["h_base"], h_hi - d["h_base"]):
+            k = pname(d["h_port"][i], vm.name)
+            sent_to[k] = sent_to.get(k, 0) + 1
+        h2g = {"sent": h_hi - h_lo, "lost": len(lost), "dup": dup,
+               "reord": reord, "where": where, "sent_to": sent_to,
+               "lost_first_last": [lost[0], lost[-1]] if lost else None}
+        if lost:
+            ts = [d["h_t"][s - d["h_base"]] for s in lost]
+            h2g["lost_t"] = [round(min(ts) - w0["t"], 3),
+                             round(max(ts) - w0["t"], 3)]
+            by = {}
+            for t, s in zip(ts, lost):
+                i = s - d["h_base"]
+                k = "%s: %s%s" % (phase(t), pname(d["h_port"][i], vm.name),
+                                  " EAGAIN" if d["h_st"][i] == ST_EAGAIN
+                                  else "")
+                by[k] = by.get(k, 0) + 1
+            h2g["lost_by_phase"] = by
+        # guest -> host
+        arr = [s for s in d["g_seq"]]
+        glost, gdup, greord = seq_stats(arr, g_lo, g_hi)
+        via = {}
+        for pid, s in zip(d["g_port"], d["g_seq"]):
+            if g_lo <= s < g_hi:
+                k = pname(pid, vm.name)
+                via[k] = via.get(k, 0) + 1
+        g2h = {"sent": g_hi - g_lo, "lost": len(glost), "dup": gdup,
+               "reord": greord, "via": via}
+        if glost:
+            g2h["lost_seq"] = [glost[0], glost[-1]]
+            # host time a lost guest frame would have arrived: from the
+            # nearest earlier arrival, at the nominal rate
+            pairs = sorted((s, t) for s, t in zip(d["g_seq"], d["g_t"]))
+            by, j, ref = {}, 0, (g_lo, w0["t"])
+            for s in glost:
+                while j < len(pairs) and pairs[j][0] < s:
+                    ref = pairs[j]
+                    j += 1
+                k = phase(ref[1] + (s - ref[0]) / self.args.rate)
+                by[k] = by.get(k, 0) + 1
+            g2h["lost_by_phase"] = by
+        res = {"kind": kind, "policy": policy, "mode": sess.mode,
+               "hotplug": sess.hotplug, "vm": vm.name,
+               "duration": round(t_end - w0["t"], 2),
+               "h2g": h2g, "g2h": g2h,
+               "guest": counter_deltas(w0["stats"], st),
+               "switch_events": [[round(t - w0["t"], 3), e]
+                                 for t, e in d["events"]],
+               "frames": {ports.get(k, {}).get("vm", "?") + "/" +
+                          ports.get(k, {}).get("role", "?"): v
+                          for k, v in d["frames"].items()}}
+        # time of the first/last guest data frame per port in the window
+        first, last = {}, {}
+        for t, pid in zip(d["g_t"], d["g_port"]):
+            k = pname(pid, vm.name)
+            first.setdefault(k, round(t - w0["t"], 3))
+            last[k] = round(t - w0["t"], 3)
+        res["g2h_first"] = first
+        res["g2h_last"] = last
+        res.update(extra)
+        for k in list(res):
+            if k.startswith("t_") and isinstance(res[k], float):
+                res[k] = round(res[k] - w0["t"], 3)
+        return res
+
+    # --------------------------------------------------------- scenarios
+    def boot(self, sess, name):
+        vm = self.new_vm(name, sess.mode, sess.hotplug)
+        self.sw.cmd("policy", policy="managed")
+        self.sw.cmd("activate", vm=name)
+        self.sw.cmd("plug", vm=name)
+        t = time.monotonic()
+        if not vm.ctl.wait_ready(self.args.boot_timeout):
+            raise RuntimeError("%s: guest not ready after %ss (see "
+                               "console-%s.log)" % (name,
+                                                    self.args.boot_timeout,
+                                                    name))
+        log("%s: responder ready after %.1fs" % (name,
+                                                 time.monotonic() - t))
+        vm.ctl.call("start %g" % self.args.rate)
+        t1 = self.wait_primary_learned(vm, 0, 60)
+        if t1 is None:
+            raise RuntimeError("%s: guest never transmitted through the "
+                               "primary" % name)
+        log("%s: guest transmits through the primary %.1fs after boot"
+            % (name, t1 - t))
+        time.sleep(1.0)
+        return vm
+
+    def baseline(self, sess, vm):
+        w0 = self.begin(sess, vm)
+        time.sleep(self.args.baseline)
+        return self.end(sess, vm, w0, "baseline", "-", {})
+
+    def hotplug_cycle(self, sess, vm, policy):
+        self.sw.cmd("policy", policy=policy)
+        w0 = self.begin(sess, vm)
+        ev0 = vm.event_index()
+        t_del = self.sw.cmd("unplug", vm=vm.name)["t"]
+        vm.qmp.cmd("device_del", id=PRIMARY_ID)
+        ev = vm.wait_event("DEVICE_DELETED", ev0, 40,
+                           lambda x: x.get("device") == PRIMARY_ID)
+        if not ev:
+            raise RuntimeError("%s: no DEVICE_DELETED" % vm.name)
+        t_deleted = ev["_t"]
+        time.sleep(self.args.settle_unplugged)
+        vm.qmp.cmd("device_add", **PRIMARY_JSON)
+        t_add = self.sw.cmd("plug", vm=vm.name)["t"]
+        t_pri = self.wait_primary_learned(vm, t_add, 40)
+        if t_pri is None:
+            raise RuntimeError("%s: guest not transmitting through the new "
+                               "primary 40s after device_add" % vm.name)
+        time.sleep(self.args.settle)
+        return self.end(sess, vm, w0, "hotplug", policy, {
+            "t_del": t_del, "t_deleted": t_deleted, "t_add": t_add,
+            "t_tx_primary": t_pri,
+            "unplug_s": round(t_deleted - t_del, 3),
+            "add_to_tx_primary_s": round(t_pri - t_add, 3)}, [
+                ("device_del", t_del), ("DEVICE_DELETED", t_deleted),
+                ("device_add", t_add), ("tx via primary", t_pri)])
+
+    def migration(self, sess, src, policy, name):
+        self.sw.cmd("policy", policy=policy)
+        port = self.free_port()
+        dst = self.new_vm(name, sess.mode, sess.hotplug,
+                          incoming="tcp:127.0.0.1:%d" % port)
+        src.qmp.cmd("migrate-set-capabilities", capabilities=[
+            {"capability": "events", "state": True}])
+        w0 = self.begin(sess, src)
+        ev_s, ev_d = src.event_index(), dst.event_index()
+        t_mig = self.sw.cmd("unplug", vm=src.name)["t"]
+        src.qmp.cmd("migrate", uri="tcp:127.0.0.1:%d" % port)
+
+        def status(name_):
+            return lambda x: x.get("status") == name_
+        done = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and src.proc.poll() is None:
+            done = src.wait_event("MIGRATION", ev_s, 1,
+                                  lambda x: x.get("status") in (
+                                      "completed", "failed", "cancelled"))
+            if done:
+                break
+        if not done or done["data"]["status"] != "completed":
+            raise RuntimeError("%s -> %s: migration %s" % (
+                src.name, name, done["data"]["status"] if done
+                else "did not complete in 90s"))
+        resume = dst.wait_event("RESUME", ev_d, 30)
+        if not resume:
+            raise RuntimeError("%s: no RESUME" % name)
+        t_resume = resume["_t"]
+        self.sw.cmd("activate", vm=name)
+        self.sw.cmd("plug", vm=name)
+        info = src.qmp.cmd("query-migrate")
+        evs = {}
+        for e in src.qmp.events[ev_s:]:
+            k = e["event"]
+            if k == "MIGRATION":
+                k = "mig_" + e["data"]["status"].replace("-", "_")
+            evs.setdefault("t_src_" + k.lower(), e["_t"])
+        for e in dst.qmp.events[ev_d:]:
+            evs.setdefault("t_dst_" + e["event"].lower(), e["_t"])
+        t_pri = self.wait_primary_learned(dst, t_resume - 1, 40)
+        if t_pri is None:
+            raise RuntimeError("%s: guest not transmitting through the "
+                               "destination's primary 40s after RESUME"
+                               % name)
+        time.sleep(self.args.settle)
+        self.drop_vm(src)
+        res = self.end(sess, dst, w0, "migration", policy, dict(
+            evs, t_mig=t_mig, t_resume=t_resume, t_tx_primary=t_pri,
+            add_to_tx_primary_s=round(t_pri - t_resume, 3),
+            migrate_s=round(done["_t"] - t_mig, 3),
+            qemu_downtime_ms=info.get("downtime"),
+            qemu_total_ms=info.get("total-time"),
+            stop_to_resume_ms=round(
+                (t_resume - evs.get("t_src_stop", t_resume)) * 1000, 1)),
+            [("migrate", t_mig),
+             ("UNPLUG_PRIMARY", evs.get("t_src_unplug_primary")),
+             ("wait-unplug done", evs.get("t_src_mig_active")),
+             ("src STOP", evs.get("t_src_stop")),
+             ("dst RESUME", t_resume), ("tx via primary", t_pri)])
+        return dst, res
+
+    def session(self, mode, hotplug, migrations):
+        a = self.args
+        sess = Session(mode, hotplug)
+        rec = {"mode": mode, "hotplug": hotplug, "error": None}
+        self.results["sessions"].append(rec)
+        tag = "%s-%s" % (mode, hotplug)
+        vm = None
+        self.sw.cmd("tx", rate=a.rate)
+        try:
+            vm = self.boot(sess, "%s-1" % tag)
+            r = self.baseline(sess, vm)
+            self.add_result(r)
+            for policy in a.policies:
+                for i in range(a.cycles):
+                    r = self.hotplug_cycle(sess, vm, policy)
+                    self.add_result(r)
+            n = 1
+            for policy in a.policies:
+                for i in range(migrations):
+                    n += 1
+                    vm, r = self.migration(sess, vm, policy,
+                                           "%s-%d" % (tag, n))
+                    self.add_result(r)
+        except (RuntimeError, OSError, ValueError) as e:
+            rec["error"] = str(e)
+            log("ERROR %s: %s" % (tag, e))
+        finally:
+            self.sw.cmd("tx", rate=0)
+            for v in list(self.vms):
+                try:
+                    if v is vm and v.proc.poll() is None:
+                        try:
+                            v.ctl.call("quit", timeout=3)
+                        except RuntimeError:
+                            pass
+                    self.drop_vm(v)
+                except (RuntimeError, OSError):
+                    v.kill()
+        return rec["error"] is None
+
+    def add_result(self, r):
+        self.results["scenarios"].append(r)
+        h, g = r["h2g"], r["g2h"]
+        extra = ""
+        if "add_to_tx_primary_s" in r:
+            extra = " tx-primary after %.2fs" % r["add_to_tx_primary_s"]
+        nz = {k: v for k, v in r["guest"].items()
+              if v and any(x in k for x in ("drop", "nohandler", "miss",
+                                            "err", "Errors", "no_lower"))}
+        log("%s %s/%s: h2g lost %d/%d dup %d reord %d %s | g2h lost %d/%d "
+            "dup %d reord %d%s | %s" % (
+                r["mode"], r["kind"] if r["kind"] != "hotplug"
+                else r["hotplug"], r["policy"], h["lost"], h["sent"],
+                h["dup"], h["reord"], h["where"] or "", g["lost"],
+                g["sent"], g["dup"], g["reord"], extra, nz or ""))
+
+
+# ===================================================================
+# Report
+# ===================================================================
+
+def scen_key(r):
+    if r["kind"] == "baseline":
+        return "baseline %s" % r["hotplug"]
+    if r["kind"] == "hotplug":
+        return "%s hotplug, %s" % (r["hotplug"], r["policy"])
+    return "migration (%s), %s" % (r["hotplug"], r["policy"])
+
+
+COUNTER_ROWS = [
+    ("standby rx_nohandler", "guest standby rx_nohandler"),
+    ("standby rx_dropped", "guest standby rx_dropped"),
+    ("primary rx_nohandler", "guest primary rx_nohandler"),
+    ("primary rx_dropped", "guest primary rx_dropped"),
+    ("primary rx_missed_errors", "guest primary rx_missed_errors"),
+    ("master rx_dropped", "guest master rx_dropped"),
+    ("master tx_dropped", "guest master tx_dropped"),
+    ("standby tx_dropped", "guest standby tx_dropped"),
+    ("primary tx_dropped", "guest primary tx_dropped"),
+    ("master ethtool:tx_drop_no_lower", "guest master tx_drop_no_lower"),
+    ("udp RcvbufErrors", "guest udp RcvbufErrors"),
+    ("sendto errors", "guest sendto errors"),
+]
+
+
+def aggregate(results):
+    """{scenario: {mode: {...}}} with totals over cycles."""
+    agg = {}
+    order = []
+    for r in results:
+        k = scen_key(r)
+        if k not in agg:
+            agg[k] = {}
+            order.append(k)
+        a = agg[k].setdefault(r["mode"], {
+            "n": 0, "h2g_sent": 0, "h2g_lost": 0, "h2g_dup": 0,
+            "h2g_reord": 0, "g2h_sent": 0, "g2h_lost": 0, "g2h_dup": 0,
+            "g2h_reord": 0, "where": {}, "guest": {}, "t_pri": [],
+            "phase": {}, "gphase": {}})
+        a["n"] += 1
+        for d in ("h2g", "g2h"):
+            for f in ("sent", "lost", "dup", "reord"):
+                a["%s_%s" % (d, f)] += r[d][f]
+        for w, n in r["h2g"]["where"].items():
+            a["where"][w] = a["where"].get(w, 0) + n
+        for w, n in r["h2g"].get("lost_by_phase", {}).items():
+            a["phase"][w] = a["phase"].get(w, 0) + n
+        for w, n in r["g2h"].get("lost_by_phase", {}).items():
+            a["gphase"][w] = a["gphase"].get(w, 0) + n
+        for c, n in r["guest"].items():
+            a["guest"][c] = a["guest"].get(c, 0) + n
+        if "add_to_tx_primary_s" in r:
+            a["t_pri"].append(r["add_to_tx_primary_s"])
+    return order, agg
+
+
+def fmt_ratio(s, o):
+    if s is None or o is None:
+        return "", ""
+    if isinstance(s, str) or isinstance(o, str):
+        return "", ""
+    diff = o - s
+    dtxt = ("%+.2f" % diff) if isinstance(diff, float) else "%+d" % diff
+    if s == 0:
+        return ("-" if o == 0 else "inf"), dtxt
+    return "%.2f" % (o / s), dtxt
+
+
+def table(results, modes, rate):
+    order, agg = aggregate(results)
+    rows = []
+    for k in order:
+        a = agg[k]
+        n = {m: a[m]["n"] if m in a else 0 for m in modes}
+        rows.append(("%s (cycles: %s)" % (k, "/".join(
+            str(n[m]) for m in modes)), None, None, True))
+
+        def val(m, f):
+            return a[m][f] if m in a else None
+        for f, label in (("h2g_lost", "host->guest lost"),
+                         ("h2g_dup", "host->guest duplicated"),
+                         ("h2g_reord", "host->guest reordered"),
+                         ("g2h_lost", "guest->host lost"),
+                         ("g2h_dup", "guest->host duplicated"),
+                         ("g2h_reord", "guest->host reordered")):
+            rows.append(("  " + label, val("stock", f), val("ours", f),
+                         False))
+        for key, label in (("phase", "h2g lost "), ("gphase",
+                                                     "g2h lost ")):
+            wheres = sorted(set(w for m in modes if m in a
+                                for w in a[m][key]))
+            for w in wheres:
+                rows.append(("    " + label + w, *[
+                    a[m][key].get(w, 0) if m in a else None
+                    for m in ("stock", "ours")], False))
+        if any(a[m]["t_pri"] for m in modes if m in a):
+            def tp(m):
+                if m not in a or not a[m]["t_pri"]:
+                    return None
+                v = a[m]["t_pri"]
+                return sum(v) / len(v)
+            rows.append(("  %s -> guest tx via primary, s (mean)" % (
+                "RESUME" if k.startswith("migration") else "device_add"),
+                tp("stock"), tp("ours"), False))
+        for key, label in COUNTER_ROWS:
+            vs = [a[m]["guest"].get(key, 0) if m in a else None
+                  for m in ("stock", "ours")]
+            if any(vs) or key == "standby rx_nohandler":
+                rows.append(("  " + label, vs[0], vs[1], False))
+        sent = a.get("stock", a.get("ours"))
+        rows.append(("  frames sent h2g / g2h (stock)", "%d/%d" % (
+            a["stock"]["h2g_sent"], a["stock"]["g2h_sent"])
+            if "stock" in a else None, "%d/%d" % (
+                a["ours"]["h2g_sent"], a["ours"]["g2h_sent"])
+            if "ours" in a else None, False))
+        del sent
+
+    def cell(v):
+        if v is None:
+            return "n/a"
+        if isinstance(v, float):
+            return "%.2f" % v
+        return str(v)
+    if not rows:
+        return "(no scenario completed)"
+    w0 = max(len(r[0]) for r in rows) + 2
+    lines = ["Failover loss benchmark: %g frames/s each way; totals over "
+             "the cycles of each scenario" % rate,
+             "%-*s %10s %10s %10s %10s" % (w0, "scenario / metric", "stock",
+                                          "ours", "ours/stock", "ours-stock"),
+             "-" * (w0 + 44)]
+    for label, s, o, head in rows:
+        if head:
+            lines.append(label)
+            continue
+        ratio, diff = fmt_ratio(s, o)
+        lines.append("%-*s %10s %10s %10s %10s" % (w0, label, cell(s),
+                                                  cell(o), ratio, diff))
+    return "\n".join(lines)
+
+
+# ===================================================================
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cycles", type=int, default=3,
+                    help="device_del/device_add cycles per policy, "
+                         "per hotplug kind, per modules (default 3)")
+    ap.add_argument("--migrations", type=int, default=2,
+                    help="live migrations per policy per modules "
+                         "(default 2)")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 cycle, 1 migration, short baseline")
+    ap.add_argument("--rate", type=float, default=200,
+                    help="frames per second each way (default 200)")
+    ap.add_argument("--modules", default="stock,ours")
+    ap.add_argument("--hotplug", default="acpi,native",
+                    help="hotplug kinds of the device_del/add cycles")
+    ap.add_argument("--migration-hotplug", default="acpi",
+                    help="hotplug kinds under which to migrate "
+                         "(acpi, native, both or none)")
+    ap.add_argument("--policies", default="managed,early")
+    ap.add_argument("--baseline", type=float, default=8.0,
+                    help="seconds of traffic with no event (default 8)")
+    ap.add_argument("--settle", type=float, default=1.5,
+                    help="seconds after the guest transmits through the "
+                         "new primary before a window closes")
+    ap.add_argument("--settle-unplugged", type=float, default=1.0,
+                    help="seconds between DEVICE_DELETED and device_add")
+    ap.add_argument("--grace", type=float, default=0.7,
+                    help="seconds for frames in flight at a window's end")
+    ap.add_argument("--sndbuf", type=int, default=16384,
+                    help="SO_SNDBUF of the switch's ends (default 16384)")
+    ap.add_argument("--mem", default="384M")
+    ap.add_argument("--boot-timeout", type=float, default=90)
+    ap.add_argument("--timeout", type=float, default=1500,
+                    help="global limit in seconds (default 1500)")
+    ap.add_argument("--holddown-ms", type=int, default=None,
+                    help="holddown_ms module parameter of ours")
+    ap.add_argument("--out", help="output directory")
+    ap.add_argument("--json", help="result file (default OUT/results.json)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.cycles = min(args.cycles, 1)
+        args.migrations = min(args.migrations, 1)
+        args.baseline = min(args.baseline, 4.0)
+    args.modules = [m for m in args.modules.split(",") if m]
+    args.hotplug = [h for h in args.hotplug.split(",") if h]
+    args.policies = [p for p in args.policies.split(",") if p]
+    mh = args.migration_hotplug
+    args.migration_hotplug = (["acpi", "native"] if mh == "both" else
+                              [] if mh == "none" else mh.split(","))
+    for m in args.modules:
+        if m not in ("stock", "ours"):
+            ap.error("--modules: stock and/or ours")
+    for h in args.hotplug + args.migration_hotplug:
+        if h not in ("acpi", "native"):
+            ap.error("hotplug kinds: acpi, native")
+    for p in args.policies:
+        if p not in ("managed", "early"):
+            ap.error("--policies: managed and/or early")
+    return args
+
+
+def main(argv):
+    if len(argv) == 2 and argv[0] == "--switch-child":
+        return switch_child_main(int(argv[1]))
+    args = parse_args(argv)
+    try:
+        rv = import_run_vm()
+        env = rv.read_env()
+    except (ImportError, SystemExit) as e:
+        log("setup: %s" % e)
+        return 2
+    for p in (PYTHON,) + tuple(os.path.join(PY_STDLIB, f)
+                               for f in PY_FILES):
+        if not os.path.exists(p):
+            log("setup: %s missing (Debian's python3.11)" % p)
+            return 2
+    if "ours" in args.modules:
+        for f in rv.OURS.values():
+            if not os.path.exists(os.path.join(ROOT, f)):
+                log("setup: %s missing: run make" % f)
+                return 2
+
+    bench = Bench(args, env, rv)
+    out = os.path.abspath(args.out or os.path.join(
+        ROOT, ".cache", "bench-runs", time.strftime("%Y%m%d-%H%M%S")))
+    os.makedirs(out, exist_ok=True)
+    bench.out = out
+    json_path = args.json or os.path.join(out, "results.json")
+
+    def on_signal(signum, frame):
+        raise Timeout("signal %d" % signum)
+
+    def on_alarm(signum, frame):
+        raise Timeout("global timeout of %ss" % args.timeout)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(args.timeout))
+
+    failed = False
+    plan = []
+    for hp in args.hotplug + [h for h in args.migration_hotplug
+                              if h not in args.hotplug]:
+        for mode in args.modules:
+            plan.append((mode, hp, args.migrations
+                         if hp in args.migration_hotplug else 0,
+                         hp in args.hotplug))
+    try:
+        t = time.monotonic()
+        params = {}
+        if args.holddown_ms is not None:
+            params["net_failover"] = "holddown_ms=%d" % args.holddown_ms
+        for mode in args.modules:
+            bench.initrd[mode] = build_initramfs(
+                rv, env, out, mode, params if mode == "ours" else {})
+        log("initramfs ready in %.1fs; out=%s" % (time.monotonic() - t,
+                                                    out))
+        bench.sw = Switch(args.sndbuf)
+        for mode, hp, migs, cycles in plan:
+            saved = args.cycles
+            if not cycles:
+                args.cycles = 0
+            log("=== %s modules, %s hotplug: %d cycles x %s, %d migrations"
+                % (mode, hp, args.cycles, "/".join(args.policies), migs))
+            ok = bench.session(mode, hp, migs)
+            args.cycles = saved
+            failed |= not ok
+    except Timeout as e:
+        log("stopping: %s" % e)
+        bench.results["aborted"] = str(e)
+        failed = True
+    finally:
+        signal.alarm(0)
+        bench.cleanup()
+    bench.results["config"] = {k: v for k, v in vars(args).items()}
+    bench.results["elapsed_s"] = round(time.monotonic() - T0, 1)
+    txt = table(bench.results["scenarios"], args.modules, args.rate)
+    bench.results["table"] = txt
+    with open(json_path, "w") as f:
+        json.dump(bench.results, f, indent=1)
+    print(txt)
+    for s in bench.results["sessions"]:
+        if s["error"]:
+            print("ERROR %s/%s: %s" % (s["mode"], s["hotplug"], s["error"]))
+    print("elapsed %.0fs; results: %s" % (bench.results["elapsed_s"],
+                                          json_path))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

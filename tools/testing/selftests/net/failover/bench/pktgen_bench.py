@@ -1,0 +1,603 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Transmit fast-path benchmark of the failover master: pktgen in the test
+guest (64-byte frames, queue_xmit, one thread) on the master and directly
+on the lower that carries its traffic, stock modules and ours in the same
+run, rounds interleaved; prints medians, spread and the ratios
+master/primary and master-via-standby/standby, and the events per packet.
+
+  pktgen_bench.py [--quick] [--layout swap|boots] [--blocks stock,ours,...]
+                  [--rounds N] [--secs S] [--qdiscs default,blackhole]
+                  [--out DIR] [--json FILE]
+
+The guest is vm/run_vm.py's (Debian 6.1 kernel, host root over 9p), but
+its NICs have no -netdev backend (frames are dropped as fast as QEMU can
+take them) and virtio-net uses tx=timer. Exit status: 0 when the run
+completed (whatever the numbers), 1 on a failed or incomplete run.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTDIR = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TESTDIR, "vm"))
+import run_vm as rv  # noqa: E402  (vm/run_vm.py, owned by the VM runner)
+
+ROOT = rv.ROOT
+GUEST_SCRIPT = "pktgen_guest"
+
+# Events the guest counts; order of the columns of the events table.
+EVENT_COLS = [
+    ("net_dev_queue", "dev_queue"),
+    ("net_dev_start_xmit", "start_xmit"),
+    ("net_dev_xmit", "dev_xmit"),
+    ("__dev_queue_xmit", "__dqx"),
+    ("validate_xmit_skb", "validate"),
+    ("netif_skb_features", "skb_feat"),
+    ("dev_hard_start_xmit", "hard_start"),
+    ("sch_direct_xmit", "sch_direct"),
+    ("netdev_pick_tx", "pick_tx"),
+    ("skb_tx_hash", "tx_hash"),
+    ("__skb_flow_dissect", "dissect"),
+]
+
+
+def log(msg):
+    sys.stderr.write("pktgen_bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------ QEMU
+
+def bench_cmdline(env, initrd, out, sock_dir, virtio_tx):
+    """run_vm's command line with the NIC backends taken out: no -netdev,
+    virtio-net with tx=VIRTIO_TX, the primary without netdev."""
+    ns = argparse.Namespace(shell=False, hotplug="acpi", modules="stock")
+    cmd = rv.qemu_cmdline(env, ns, initrd, out, sock_dir)
+    res = []
+    i = 0
+    seen = set()
+    while i < len(cmd):
+        a = cmd[i]
+        if a == "-netdev":
+            i += 2
+            continue
+        if a == "-device" and i + 1 < len(cmd):
+            v = cmd[i + 1]
+            if v.startswith("virtio-net-pci"):
+                opts = [o for o in v.split(",") if not o.startswith("netdev=")]
+                if virtio_tx != "bh":
+                    opts.append("tx=%s" % virtio_tx)
+                res += [a, ",".join(opts)]
+                seen.add("standby")
+                i += 2
+                continue
+            if v.startswith("{"):
+                d = json.loads(v)
+                if d.get("failover_pair_id"):
+                    d.pop("netdev", None)
+                    res += [a, json.dumps(d, separators=(",", ":"))]
+                    seen.add("primary")
+                    i += 2
+                    continue
+        res.append(a)
+        i += 1
+    if seen != {"standby", "primary"}:
+        raise SystemExit("pktgen_bench: run_vm.qemu_cmdline() has no "
+                         "virtio-net/primary pair I can rewrite")
+    return res
+
+
+class Vm:
+    """One boot: QEMU with run_vm's initramfs; guest_init.sh runs
+    pktgen_guest.sh and powers off."""
+
+    def __init__(self, cmd, out, verbose):
+        self.cmd = cmd
+        self.out = out
+        self.verbose = verbose
+        self.qemu = None
+        self.splats = []
+        self.done = False
+        self.fatal = None
+
+    def run(self, timeout):
+        sock_dir = tempfile.mkdtemp(prefix="pktgen-vm-")
+        # run_vm's command line names its sockets sock_dir/ctl and qmp
+        cmd = [c.replace("@SOCKDIR@", sock_dir) for c in self.cmd]
+        listeners = []
+        for name in ("ctl", "qmp"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(os.path.join(sock_dir, name))
+            s.listen(1)
+            listeners.append(s)
+        console = open(os.path.join(self.out, "console.log"), "ab")
+        t0 = time.monotonic()
+        self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        conns = []
+        reader = threading.Thread(target=self._reader, args=(console,),
+                                  daemon=True)
+        reader.start()
+        status = "ok"
+        try:
+            for s in listeners:
+                s.settimeout(20)
+                try:
+                    conns.append(s.accept()[0])
+                except socket.timeout:
+                    raise RuntimeError("QEMU did not connect")
+            # Drain the control serial line; nothing is asked over it.
+            threading.Thread(target=self._drain, args=(conns[0],),
+                             daemon=True).start()
+            while self.qemu.poll() is None:
+                if time.monotonic() - t0 > timeout:
+                    status = "timeout"
+                    log("timeout after %.0fs: killing QEMU" % timeout)
+                    break
+                time.sleep(0.2)
+        except RuntimeError as e:
+            status = "error: %s" % e
+            log(status)
+        finally:
+            self.kill()
+            reader.join(5)
+            console.close()
+            for c in conns + listeners:
+                c.close()
+            shutil.rmtree(sock_dir, ignore_errors=True)
+        return status
+
+    @staticmethod
+    def _drain(conn):
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _reader(self, console):
+        pending = b""
+        fd = self.qemu.stdout.fileno()
+        for chunk in iter(lambda: os.read(fd, 4096), b""):
+            console.write(chunk)
+            console.flush()
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").rstrip("\r")
+                if rv.SPLAT_RE.search(line):
+                    self.splats.append(line.strip())
+                if "pktgen: FATAL" in line:
+                    self.fatal = line.split("FATAL:", 1)[1].strip()
+                if rv.DONE_MARK in line:
+                    self.done = True
+                if self.verbose and ("pktgen:" in line or
+                                     rv.SPLAT_RE.search(line)):
+                    sys.stderr.write(line[line.find("pktgen:"):] + "\n"
+                                     if "pktgen:" in line else line + "\n")
+                    sys.stderr.flush()
+
+    def kill(self):
+        if self.qemu and self.qemu.poll() is None:
+            try:
+                os.killpg(self.qemu.pid, signal.SIGKILL)
+            except OSError:
+                self.qemu.kill()
+        if self.qemu:
+            self.qemu.wait()
+
+
+# ------------------------------------------------------------ parsing
+
+def parse_records(path):
+    recs = []
+    if not os.path.exists(path):
+        return recs
+    with open(path, errors="replace") as f:
+        for line in f:
+            words = line.split()
+            if not words:
+                continue
+            r = {"kind": words[0]}
+            for w in words[1:]:
+                if "=" in w:
+                    k, v = w.split("=", 1)
+                    try:
+                        v = int(v)
+                    except ValueError:
+                        pass
+                    r[k] = v
+            recs.append(r)
+    return recs
+
+
+def spread(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    if len(xs) >= 4:
+        q = statistics.quantiles(xs, n=4, method="inclusive")
+        q1, q3 = q[0], q[2]
+    else:
+        q1, q3 = xs[0], xs[-1]
+    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1],
+            "q1": q1, "q3": q3, "n": len(xs)}
+
+
+def summarize(recs):
+    rounds = [r for r in recs if r["kind"] == "round"]
+    groups = {}
+    for r in rounds:
+        key = (r["mods"], r["path"], r["qdisc"])
+        g = groups.setdefault(key, {"master": [], "lower": [], "pairs": {},
+                                    "short": 0, "errors": 0,
+                                    "lower_qdisc": r.get("lower_qdisc"),
+                                    "how": r.get("how")})
+        g[r["role"]].append(r["pps"])
+        g["pairs"].setdefault((r["block"], r["r"]), {})[r["role"]] = r["pps"]
+        g["errors"] += r.get("errors", 0)
+        # every frame pktgen counted must have reached the lower's qdisc
+        if r.get("lower_pkts", 0) < 0.98 * r.get("pkts", 0):
+            g["short"] += 1
+    summary = []
+    for (mods, path, qdisc), g in sorted(groups.items()):
+        ratios = [p["master"] / p["lower"] for p in g["pairs"].values()
+                  if p.get("master") and p.get("lower")]
+        summary.append({
+            "mods": mods, "path": path, "qdisc": qdisc,
+            "lower_qdisc": g["lower_qdisc"], "standby_how": g["how"],
+            "master_pps": spread(g["master"]),
+            "lower_pps": spread(g["lower"]),
+            "ratio": spread(ratios),
+            "rounds_not_via_lower": g["short"],
+            "pktgen_errors": g["errors"],
+        })
+    cross = []
+    by = {(s["mods"], s["path"], s["qdisc"]): s for s in summary}
+    for (mods, path, qdisc), s in sorted(by.items()):
+        if mods != "ours" or ("stock", path, qdisc) not in by:
+            continue
+        st = by[("stock", path, qdisc)]
+        if not (s["master_pps"] and st["master_pps"]):
+            continue
+        cross.append({
+            "path": path, "qdisc": qdisc,
+            "master_ours_over_stock": s["master_pps"]["median"] /
+            st["master_pps"]["median"],
+            "lower_ours_over_stock": s["lower_pps"]["median"] /
+            st["lower_pps"]["median"],
+            "ratio_ours_over_stock": s["ratio"]["median"] /
+            st["ratio"]["median"],
+        })
+    return summary, cross
+
+
+def events_table(recs):
+    out = {}
+    for r in recs:
+        if r["kind"] != "ev" or not r.get("pkts"):
+            continue
+        key = (r["mods"], r["path"], r["qdisc"], r.get("test", ""),
+               r["role"])
+        e = out.setdefault(key, {"pkts": r["pkts"], "dev": r["dev"],
+                                 "per_packet": {}, "perdev": {}})
+        e["per_packet"][r["event"]] = r["hits"] / r["pkts"]
+        e["perdev"][r["event"]] = r["perdev"]
+    return out
+
+
+# ------------------------------------------------------------ output
+
+def k(x):
+    return "%.1f" % (x / 1000.0)
+
+
+def fmt_spread(s, scale=k, digits=None):
+    if not s:
+        return "-"
+    f = scale if digits is None else (lambda v: "%.*f" % (digits, v))
+    return "%s [%s-%s]" % (f(s["median"]), f(s["min"]), f(s["max"]))
+
+
+def print_tables(summary, cross, events, opts, roles):
+    w = sys.stdout.write
+    w("\npktgen queue_xmit, %d-byte frames (+FCS), 1 thread, %s; "
+      "kpps median [min-max] over %s rounds of %ss\n"
+      % (opts["pkt_size"], "TCG guest", opts["rounds_total"], opts["secs"]))
+    hdr = ("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %s\n"
+           % ("mods", "path", "qdisc", "lower_qd", "master kpps",
+              "lower kpps", "master/lower", "n"))
+    w(hdr)
+    w("-" * (len(hdr) - 1) + "\n")
+    for s in summary:
+        flag = ""
+        if s["rounds_not_via_lower"]:
+            flag += " !%d rounds missed the lower" % s["rounds_not_via_lower"]
+        if s["pktgen_errors"]:
+            flag += " !%d pktgen errors" % s["pktgen_errors"]
+        w("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %s%s\n" % (
+            s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
+            fmt_spread(s["master_pps"]), fmt_spread(s["lower_pps"]),
+            fmt_spread(s["ratio"], digits=3),
+            s["master_pps"]["n"] if s["master_pps"] else 0, flag))
+    if cross:
+        w("\nours/stock (medians; the lower-direct column is the control: "
+          "~1.00 if the two module sets saw the same machine)\n")
+        w("%-8s %-9s %-14s %-14s %s\n" % ("path", "qdisc", "master",
+                                           "lower(ctrl)", "master/lower"))
+        for c in cross:
+            w("%-8s %-9s %-14.3f %-14.3f %.3f\n" % (
+                c["path"], c["qdisc"], c["master_ours_over_stock"],
+                c["lower_ours_over_stock"], c["ratio_ours_over_stock"]))
+    if events:
+        w("\nevents per packet (one round of %d frames per row; hist "
+          "triggers on tracepoints and kprobes)\n" % opts["event_pkts"])
+        cols = [c for c in EVENT_COLS
+                if any(c[0] in e["per_packet"] for e in events.values())]
+        w("%-5s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
+          "".join(" %10s" % c[1] for c in cols) + "\n")
+        for key in sorted(events):
+            mods, path, qdisc, test, role = key
+            e = events[key]
+            label = role + ("/" + test if test else "")
+            w("%-5s %-8s %-9s %-7s" % (mods, path, qdisc, label) +
+              "".join(" %10s" % ("%.2f" % e["per_packet"][c[0]]
+                                 if c[0] in e["per_packet"] else "-")
+                      for c in cols) + "\n")
+    sys.stdout.flush()
+
+
+def print_options(recs):
+    opts = [r for r in recs if r["kind"] == "opt"]
+    if not opts:
+        return
+    w = sys.stdout.write
+    w("\npktgen options accepted (clone_skb 8, burst 8)\n")
+    table = {}
+    for r in opts:
+        table.setdefault((r["mods"], r["role"]), {})[
+            "%s:%s" % (r["mode"], r["param"])] = r["accepted"]
+    cols = ["queue_xmit:clone_skb", "start_xmit:clone_skb",
+            "start_xmit:burst"]
+    w("%-5s %-8s" % ("mods", "device") + "".join(" %21s" % c for c in cols)
+      + "\n")
+    for (mods, role), v in sorted(table.items()):
+        w("%-5s %-8s" % (mods, role) +
+          "".join(" %21s" % v.get(c, "-") for c in cols) + "\n")
+
+
+# ------------------------------------------------------------ main
+
+def md5(path):
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="~3 min: blocks stock,ours; 2 rounds of 1.5 s")
+    ap.add_argument("--layout", choices=("swap", "boots"), default="swap",
+                    help="swap: one boot, module sets swapped (rmmod/insmod)"
+                    " between blocks; boots: one boot per block")
+    ap.add_argument("--blocks",
+                    help="module sets in order, one block each "
+                    "(default stock,ours,ours,stock; --quick stock,ours)")
+    ap.add_argument("--rounds", type=int,
+                    help="master+lower round pairs per configuration and "
+                    "block (default 3, --quick 2)")
+    ap.add_argument("--secs", type=float,
+                    help="seconds per round (default 3, --quick 1.5)")
+    ap.add_argument("--paths", default="primary,standby")
+    ap.add_argument("--qdiscs", default="default,blackhole",
+                    help="root qdisc on the lower: default (the kernel's, "
+                    "fq_codel in Debian) or any tc qdisc kind")
+    ap.add_argument("--standby-via", choices=("down", "force"),
+                    default="down",
+                    help="standby path: primary link down (both) or "
+                    "failoverctl force-standby (ours, if built)")
+    ap.add_argument("--event-pkts", type=int,
+                    help="frames in each event-count round "
+                    "(default 20000, --quick 5000)")
+    ap.add_argument("--no-events", action="store_true")
+    ap.add_argument("--no-options", action="store_true",
+                    help="skip the clone_skb/burst acceptance check")
+    ap.add_argument("--virtio-tx", default="timer",
+                    choices=("timer", "bh"))
+    ap.add_argument("--pkt-size", type=int, default=60,
+                    help="pktgen pkt_size (60 = 64-byte frames with FCS)")
+    ap.add_argument("--out", help="output directory")
+    ap.add_argument("--json", help="results file (default OUT/results.json)")
+    ap.add_argument("--timeout", type=float,
+                    help="limit per boot in seconds (default: estimated)")
+    ap.add_argument("--trace", action="store_true",
+                    help="set -x in the guest script (console.log)")
+    ap.add_argument("--quiet", action="store_true",
+                    help="no per-round progress on stderr")
+    args = ap.parse_args()
+
+    blocks = (args.blocks or ("stock,ours" if args.quick else
+                              "stock,ours,ours,stock")).split(",")
+    blocks = [b.strip() for b in blocks if b.strip()]
+    if any(b not in ("stock", "ours") for b in blocks):
+        ap.error("--blocks takes stock and ours")
+    rounds = args.rounds or (2 if args.quick else 3)
+    secs = args.secs or (1.5 if args.quick else 3.0)
+    event_pkts = args.event_pkts or (5000 if args.quick else 20000)
+    paths = [p for p in args.paths.split(",") if p]
+    qdiscs = [q for q in args.qdiscs.split(",") if q]
+
+    env = rv.read_env()
+    out = os.path.abspath(args.out or os.path.join(
+        ROOT, ".cache", "pktgen-runs", time.strftime("%Y%m%d-%H%M%S")))
+    os.makedirs(out, exist_ok=True)
+    for stale in ("console.log", "pktgen_results.txt", "dmesg.txt"):
+        if os.path.exists(os.path.join(out, stale)):
+            os.unlink(os.path.join(out, stale))
+
+    # Our modules: a copy, so that a rebuild during the run changes nothing.
+    ours_dir = os.path.join(out, "ours")
+    os.makedirs(ours_dir, exist_ok=True)
+    ours = {}
+    for name, rel in rv.OURS.items():
+        src = os.path.join(ROOT, rel)
+        if "ours" in blocks and not os.path.exists(src):
+            raise SystemExit("pktgen_bench: %s missing: run make" % src)
+        if os.path.exists(src):
+            shutil.copy2(src, os.path.join(ours_dir, name + ".ko"))
+            ours[name] = {"md5": md5(src), "mtime": time.strftime(
+                "%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(src)))}
+    fctl = os.path.join(ROOT, "tools", "net", "failover", "failoverctl")
+    fctl = fctl if os.access(fctl, os.X_OK) else ""
+    if args.standby_via == "force" and not fctl:
+        log("failoverctl not built: standby path by primary link down")
+
+    t0 = time.monotonic()
+    _, tree = rv.prepare_modules(env, out, "stock")
+    initrd = rv.build_initramfs(tree, out)
+    cmd = bench_cmdline(env, initrd, out, "@SOCKDIR@", args.virtio_tx)
+    with open(os.path.join(out, "qemu.cmdline"), "w") as f:
+        f.write(" ".join("'%s'" % c if any(ch in c for ch in " {}\"")
+                         else c for c in cmd) + "\n")
+
+    boots = [blocks] if args.layout == "swap" else [[b] for b in blocks]
+    per_block = (len(paths) * len(qdiscs) *
+                 (rounds * 2 * (secs + 1.0) + (0 if args.no_events else 12))
+                 + 40)
+    results_path = os.path.join(out, "pktgen_results.txt")
+    recs = []
+    statuses = []
+    splats = []
+    vm = None
+    load_before = open("/proc/loadavg").read().split()[:3]
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        for bi, bl in enumerate(boots):
+            limit = args.timeout or (60 + per_block * len(bl)) * 2
+            with open(os.path.join(out, "run.env"), "w") as f:
+                f.write("FT_TESTS='%s'\nFT_MODULES=stock\nFT_HOTPLUG=acpi\n"
+                        "FT_TESTDIR='%s'\nFT_TEST_TIMEOUT=%d\nFT_SHELL=0\n"
+                        % (GUEST_SCRIPT, HERE, limit))
+            with open(os.path.join(out, "pktgen.env"), "w") as f:
+                f.write("PG_BLOCKS='%s'\nPG_PATHS='%s'\nPG_QDISCS='%s'\n"
+                        "PG_ROUNDS=%d\nPG_SECS=%s\nPG_EVENT_PKTS=%d\n"
+                        "PG_PKT_SIZE=%d\nPG_STANDBY_VIA=%s\n"
+                        "PG_OURS_DIR=/ftest/out/ours\nPG_FAILOVERCTL='%s'\n"
+                        "PG_EVENTS=%d\nPG_CLONE=%d\nPG_BLOCK0=%d\nPG_TRACE=%d\n"
+                        % (" ".join(bl), " ".join(paths), " ".join(qdiscs),
+                           rounds, secs, event_pkts, args.pkt_size,
+                           args.standby_via, fctl, 0 if args.no_events else 1,
+                           0 if args.no_options else 1,
+                           sum(len(b) for b in boots[:bi]),
+                           int(args.trace)))
+            if os.path.exists(results_path):
+                os.unlink(results_path)
+            log("boot %d/%d: blocks %s (limit %.0fs), out=%s"
+                % (bi + 1, len(boots), ",".join(bl), limit, out))
+            vm = Vm(cmd, out, not args.quiet)
+            st = vm.run(limit)
+            vm = None if st == "ok" else vm
+            got = parse_records(results_path)
+            if os.path.exists(results_path):
+                os.rename(results_path,
+                          os.path.join(out, "pktgen_results.%d.txt" % bi))
+            if os.path.exists(os.path.join(out, "dmesg.txt")):
+                os.rename(os.path.join(out, "dmesg.txt"),
+                          os.path.join(out, "dmesg.%d.txt" % bi))
+            recs += got
+            complete = any(r["kind"] == "done" for r in got)
+            statuses.append({"boot": bi, "blocks": bl, "status": st,
+                             "complete": complete})
+            if not complete:
+                fatal = [r for r in got if r["kind"] == "fatal"]
+                log("boot %d incomplete (%s)%s" % (
+                    bi, st, ": see console.log" if not fatal else ""))
+            splats += [s for s in (vm.splats if vm else [])]
+    except KeyboardInterrupt:
+        log("interrupted")
+        statuses.append({"status": "interrupted"})
+    finally:
+        if vm:
+            vm.kill()
+        if os.path.exists(os.path.join(out, "modroot")):
+            shutil.rmtree(os.path.join(out, "modroot"), ignore_errors=True)
+    elapsed = time.monotonic() - t0
+
+    summary, cross = summarize(recs)
+    events = events_table(recs)
+    roles = [r for r in recs if r["kind"] == "block"]
+    opts = {"pkt_size": args.pkt_size, "secs": secs,
+            "rounds_total": rounds * blocks.count("stock") if blocks.count(
+                "stock") == blocks.count("ours") else "%d/block" % rounds,
+            "event_pkts": event_pkts}
+    print_tables(summary, cross, events, opts, roles)
+    print_options(recs)
+    for b in roles:
+        sys.stdout.write("block %s: %s master=%s standby=%s primary=%s "
+                         "srcversion=%s\n" % (b["n"], b["mods"], b["master"],
+                                              b["standby"], b["primary"],
+                                              b["srcversion"]))
+    load_after = open("/proc/loadavg").read().split()[:3]
+    sys.stdout.write("host load %s -> %s; %.0fs in all; out %s\n"
+                     % ("/".join(load_before), "/".join(load_after),
+                        elapsed, out))
+    if splats:
+        sys.stdout.write("kernel splats:\n" +
+                         "".join("  %s\n" % s for s in splats[:10]))
+
+    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout.strip()
+    doc = {
+        "config": {"blocks": blocks, "layout": args.layout,
+                   "rounds_per_block": rounds, "secs": secs,
+                   "paths": paths, "qdiscs": qdiscs,
+                   "pkt_size": args.pkt_size, "xmit_mode": "queue_xmit",
+                   "virtio_tx": args.virtio_tx,
+                   "standby_via": args.standby_via,
+                   "event_pkts": event_pkts, "git_head": git,
+                   "ours": ours, "qemu": cmd},
+        "host_load": {"before": load_before, "after": load_after},
+        "elapsed_s": elapsed,
+        "boots": statuses,
+        "summary": summary,
+        "ours_over_stock": cross,
+        "events_per_packet": [
+            {"mods": kk[0], "path": kk[1], "qdisc": kk[2], "test": kk[3],
+             "role": kk[4], **v} for kk, v in sorted(events.items())],
+        "options": [r for r in recs if r["kind"] == "opt"],
+        "blocks": roles,
+        "records": recs,
+        "splats": splats,
+    }
+    jpath = args.json or os.path.join(out, "results.json")
+    with open(jpath, "w") as f:
+        json.dump(doc, f, indent=1)
+    sys.stdout.write("json: %s\n" % jpath)
+    ok = all(s.get("complete") for s in statuses) and not splats
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

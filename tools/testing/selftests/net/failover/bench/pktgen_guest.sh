@@ -1,0 +1,540 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest half of pktgen_bench.py: transmit fast-path benchmark of the
+# failover master against its lowers. Started by vm/guest_init.sh (as a
+# "test" of FT_TESTDIR); parameters come from $OUT/pktgen.env, records go
+# to $OUT/pktgen_results.txt, one "kind key=value ..." line each.
+#
+# For each block (one module set: stock or ours, loaded fresh), each path
+# (primary: primary up; standby: primary link down, or force-standby),
+# each lower qdisc (the kernel default, blackhole, ...):
+#   - timed pktgen rounds, queue_xmit, one thread, alternating
+#     master / lower-direct in ABBA order;
+#   - once per module set, one fixed-count round per device with hist
+#     triggers on tracepoints and kprobes: events per packet;
+# and once per module set, which pktgen options (clone_skb, burst) each
+# device accepts, plus a check that clone_skb on the master really sends
+# every copy through the master.
+
+OUT=/ftest/out
+PG=/proc/net/pktgen
+T=/sys/kernel/tracing
+RES=$OUT/pktgen_results.txt
+
+PG_BLOCKS="stock ours"
+PG_PATHS="primary standby"
+PG_QDISCS="default blackhole"
+PG_ROUNDS=3
+PG_SECS=3
+PG_EVENT_PKTS=20000
+PG_PKT_SIZE=60
+PG_STANDBY_VIA=down
+PG_OURS_DIR=$OUT/ours
+PG_FAILOVERCTL=
+PG_EVENTS=1
+PG_CLONE=1
+PG_BLOCK0=0
+# shellcheck source=/dev/null
+. "$OUT/pktgen.env"
+
+[ "${PG_TRACE:-0}" = 1 ] && set -x
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+log()
+{
+	echo "pktgen: $*"
+}
+
+rec()
+{
+	echo "$*" >> "$RES"
+}
+
+die()
+{
+	log "FATAL: $*"
+	rec "fatal msg=\"$*\""
+	{
+		ip -s link
+		tc -s qdisc
+		for f in "$PG"/*; do
+			[ -f "$f" ] && echo "== $f" && cat "$f"
+		done
+		dmesg | tail -n 30
+	} 2>&1 | sed 's/^/pktgen: state: /'
+	exit 1
+}
+
+# ------------------------------------------------------------ clocks
+
+# now_ms: NOW = milliseconds since boot (no fork)
+now_ms()
+{
+	local up
+
+	read -r up _ < /proc/uptime
+	NOW=$((${up%.*} * 1000 + 10#${up#*.} * 10))
+}
+
+# nap <seconds>: sleep without a fork (read timing out on a FIFO)
+nap()
+{
+	if [ -z "${NAP_FD:-}" ]; then
+		local fifo=/tmp/pktgen-nap.$$
+
+		mkfifo "$fifo" && exec {NAP_FD}<>"$fifo"
+		rm -f "$fifo"
+	fi
+	read -r -t "$1" -u "$NAP_FD" _
+	return 0
+}
+
+# waitfor <timeout_ms> <cmd...>
+waitfor()
+{
+	local deadline
+
+	now_ms
+	deadline=$((NOW + $1))
+	shift
+	while ! "$@"; do
+		now_ms
+		[ "$NOW" -ge "$deadline" ] && return 1
+		nap 0.05
+	done
+	return 0
+}
+
+# ------------------------------------------------------------ devices
+
+VIRTIO_DRV=/sys/bus/virtio/drivers/virtio_net
+E1000E_DRV=/sys/bus/pci/drivers/e1000e
+
+# roles: MASTER STANDBY PRIMARY from sysfs (no fork). The master has
+# lower_* links; it shares the standby's parent device.
+roles()
+{
+	local p d l has
+
+	MASTER= STANDBY= PRIMARY=
+	for p in /sys/class/net/*; do
+		d=${p##*/}
+		if [ "$p/device/driver" -ef "$E1000E_DRV" ]; then
+			PRIMARY=$d
+			continue
+		fi
+		has=
+		for l in "$p"/lower_*; do
+			[ -e "$l" ] && has=1
+		done
+		if [ -n "$has" ]; then
+			MASTER=$d
+		elif [ "$p/device/driver" -ef "$VIRTIO_DRV" ]; then
+			STANDBY=$d
+		fi
+	done
+}
+
+triple_formed()
+{
+	roles
+	[ -n "$MASTER" ] && [ -n "$STANDBY" ] && [ -n "$PRIMARY" ] &&
+		[ -e "/sys/class/net/$MASTER/lower_$STANDBY" ] &&
+		[ -e "/sys/class/net/$MASTER/lower_$PRIMARY" ]
+}
+
+standby_formed()
+{
+	roles
+	[ -n "$MASTER" ] && [ -n "$STANDBY" ] &&
+		[ -e "/sys/class/net/$MASTER/lower_$STANDBY" ]
+}
+
+carrier()
+{
+	local c
+
+	read -r c < "/sys/class/net/$1/carrier" 2>/dev/null
+	[ "$c" = 1 ]
+}
+
+primary_pci_present()
+{
+	local d v
+
+	for d in /sys/bus/pci/devices/*; do
+		read -r v < "$d/vendor" && [ "$v" = 0x8086 ] || continue
+		read -r v < "$d/device" && [ "$v" = 0x10d3 ] && return 0
+	done
+	return 1
+}
+
+mod_loaded()
+{
+	[ -e "/sys/module/$1/refcnt" ]
+}
+
+unload_all()
+{
+	local m
+
+	for m in pktgen e1000e virtio_net net_failover failover; do
+		mod_loaded "$m" || continue
+		rmmod "$m" || return 1
+	done
+}
+
+# load_set stock|ours
+load_set()
+{
+	unload_all || die "cannot unload the failover modules"
+	if [ "$1" = ours ]; then
+		insmod "$PG_OURS_DIR/failover.ko" ||
+			die "insmod ours failover.ko"
+		insmod "$PG_OURS_DIR/net_failover.ko" ||
+			die "insmod ours net_failover.ko"
+	else
+		modprobe net_failover || die "modprobe net_failover"
+	fi
+	modprobe virtio_net || die "modprobe virtio_net"
+	waitfor 15000 standby_formed || die "no master after virtio_net"
+	waitfor 15000 primary_pci_present || die "primary PCI never appeared"
+	modprobe e1000e || die "modprobe e1000e"
+	waitfor 15000 triple_formed || die "master/standby/primary not formed"
+	modprobe pktgen || die "modprobe pktgen"
+	[ -e "$PG/kpktgend_0" ] || die "no $PG/kpktgend_0"
+	SRCVERSION=$(cat /sys/module/net_failover/srcversion 2>/dev/null)
+	TAINT=$(cat /sys/module/net_failover/taint 2>/dev/null)
+}
+
+links_up()
+{
+	local d
+
+	for d in "$MASTER" "$STANDBY" "$PRIMARY"; do
+		ip link set dev "$d" up || return 1
+	done
+	waitfor 15000 carrier "$PRIMARY" || return 1
+	waitfor 15000 carrier "$STANDBY" || return 1
+	waitfor 15000 carrier "$MASTER"
+}
+
+# ------------------------------------------------------------ qdiscs
+
+# set_qdisc DEV default|KIND
+set_qdisc()
+{
+	tc qdisc del dev "$1" root 2>/dev/null
+	[ "$2" = default ] && return 0
+	tc qdisc replace dev "$1" root "$2"
+}
+
+# qd_pkts DEV: packets offered to the root qdisc so far (sent + dropped)
+qd_pkts()
+{
+	local s re='Sent [0-9]+ bytes ([0-9]+) pkt \(dropped ([0-9]+)'
+
+	QD=0
+	s=$(tc -s qdisc show dev "$1" root) || return 1
+	[[ $s =~ $re ]] || return 1
+	QD=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+}
+
+# ------------------------------------------------------------ pktgen
+
+pgset()
+{
+	echo "$2" > "$PG/$1" 2>/dev/null
+}
+
+# pg_prepare DEV COUNT: bind DEV to thread 0, 64-byte frames, queue_xmit,
+# every frame a new skb unless CLONE says otherwise
+CLONE=0
+pg_prepare()
+{
+	echo "rem_device_all" > "$PG/kpktgend_0" || return 1
+	echo "add_device $1" > "$PG/kpktgend_0" || return 1
+	pgset "$1" "xmit_mode queue_xmit" &&
+		pgset "$1" "count $2" &&
+		pgset "$1" "pkt_size $PG_PKT_SIZE" &&
+		pgset "$1" "clone_skb $CLONE" &&
+		pgset "$1" "delay 0" &&
+		pgset "$1" "dst 10.0.0.2" &&
+		pgset "$1" "dst_mac 52:54:00:00:00:02"
+}
+
+# pg_result DEV: PPS PKTS USEC ERRS from the device's pktgen file
+pg_result()
+{
+	local line r1='^Result: OK: ([0-9]+)\(.*usec, ([0-9]+) \('
+	local r2='([0-9]+)pps .*errors: ([0-9]+)'
+
+	PPS=0 PKTS=0 USEC=0 ERRS=0
+	while read -r line; do
+		if [[ $line =~ $r1 ]]; then
+			USEC=${BASH_REMATCH[1]} PKTS=${BASH_REMATCH[2]}
+		elif [[ $line =~ $r2 ]]; then
+			PPS=${BASH_REMATCH[1]} ERRS=${BASH_REMATCH[2]}
+		fi
+	done < "$PG/$1"
+	[ "$PKTS" -gt 0 ]
+}
+
+# pg_timed DEV SECS
+pg_timed()
+{
+	local pid
+
+	pg_prepare "$1" 0 || return 1
+	echo start > "$PG/pgctrl" &
+	pid=$!
+	nap "$2"
+	echo stop > "$PG/pgctrl"
+	wait "$pid"
+	pg_result "$1"
+}
+
+# pg_count DEV N: send exactly N frames (returns when all are freed)
+pg_count()
+{
+	pg_prepare "$1" "$2" || return 1
+	echo start > "$PG/pgctrl"
+	pg_result "$1"
+}
+
+# Which lower takes the master's frames: probe with a few hundred.
+VIA=
+probe_via()
+{
+	local p0 s0 p1 s1 n=300
+
+	qd_pkts "$PRIMARY" && p0=$QD || return 1
+	qd_pkts "$STANDBY" && s0=$QD || return 1
+	pg_count "$MASTER" $n || return 1
+	qd_pkts "$PRIMARY" && p1=$QD || return 1
+	qd_pkts "$STANDBY" && s1=$QD || return 1
+	VIA=none
+	[ $((p1 - p0)) -ge $((n * 9 / 10)) ] && VIA=primary
+	[ $((s1 - s0)) -ge $((n * 9 / 10)) ] && VIA=standby
+	[ "$VIA" = "$WANT_VIA" ]
+}
+
+# ------------------------------------------------------------ events
+
+# kprobes: the device each function works on (skb->dev is at offset 16,
+# net_device.name at offset 0 in 6.1).
+KPROBES="
+dqx __dev_queue_xmit dev=+0(+16(%di)):string
+vxs validate_xmit_skb dev=+0(%si):string
+nsf netif_skb_features dev=+0(+16(%di)):string
+hsx dev_hard_start_xmit dev=+0(%si):string
+sdx sch_direct_xmit dev=+0(%dx):string
+npt netdev_pick_tx dev=+0(%di):string
+sth skb_tx_hash dev=+0(%di):string
+fd __skb_flow_dissect dev=+0(+16(%si)):string
+"
+# name event-dir key
+EVENTS=
+setup_events()
+{
+	local name fn args
+
+	[ -d "$T/events/net" ] || mount -t tracefs tracefs "$T" 2>/dev/null
+	[ -w "$T/kprobe_events" ] || { log "no tracefs"; return 1; }
+	echo 0 > "$T/tracing_on"
+	echo > "$T/kprobe_events" 2>/dev/null
+	EVENTS="net_dev_queue:net/net_dev_queue:name"
+	EVENTS+=" net_dev_start_xmit:net/net_dev_start_xmit:name"
+	EVENTS+=" net_dev_xmit:net/net_dev_xmit:name"
+	while read -r name fn args; do
+		[ -n "$name" ] || continue
+		if echo "p:pgb/$name $fn $args" >> "$T/kprobe_events" 2>/dev/null; then
+			EVENTS+=" $fn:pgb/$name:dev"
+		else
+			log "kprobe on $fn not available"
+			rec "kprobe_missing fn=$fn"
+		fi
+	done <<< "$KPROBES"
+}
+
+# count_events ROLE DEV: one fixed-count round with hist triggers
+count_events()
+{
+	local role=$1 dev=$2 e label dir key line total per
+	local re='\{ *[a-z]+: *([^ }]*) *\} hitcount: *([0-9]+)'
+
+	for e in $EVENTS; do
+		IFS=: read -r label dir key <<< "$e"
+		echo "hist:keys=$key:vals=hitcount" > "$T/events/$dir/trigger" ||
+			log "hist trigger on $dir failed"
+	done
+	pg_count "$dev" "$PG_EVENT_PKTS" || log "event round on $dev failed"
+	local pkts=$PKTS
+	for e in $EVENTS; do
+		IFS=: read -r label dir key <<< "$e"
+		total=0 per=
+		while read -r line; do
+			if [[ $line =~ $re ]]; then
+				total=$((total + BASH_REMATCH[2]))
+				per+="${per:+,}${BASH_REMATCH[1]}:${BASH_REMATCH[2]}"
+			fi
+		done < "$T/events/$dir/hist"
+		echo "!hist:keys=$key:vals=hitcount" > "$T/events/$dir/trigger"
+		rec "ev $CTX role=$role dev=$dev pkts=$pkts event=$label" \
+		    "hits=$total perdev=${per:--}"
+	done
+	log "events $CTX role=$role: $pkts frames"
+}
+
+# ------------------------------------------------------------ options
+
+# accepts DEV MODE PARAM VALUE: does pktgen take PARAM on DEV in MODE?
+accepts()
+{
+	pg_prepare "$1" 1000 || return 1
+	pgset "$1" "xmit_mode $2" || return 1
+	pgset "$1" "$3 $4"
+}
+
+clone_check()
+{
+	local dev role mode ok p
+
+	for role in master primary standby; do
+		case $role in
+		master) dev=$MASTER ;;
+		primary) dev=$PRIMARY ;;
+		standby) dev=$STANDBY ;;
+		esac
+		for p in "queue_xmit clone_skb 8" "start_xmit clone_skb 8" \
+			 "start_xmit burst 8"; do
+			set -- $p
+			if accepts "$dev" "$1" "$2" "$3"; then ok=yes; else ok=no; fi
+			rec "opt mods=$MODS role=$role dev=$dev mode=$1 param=$2" \
+			    "accepted=$ok"
+		done
+	done
+	# Where do clone_skb copies sent on the master go? Only with a
+	# blackhole on the lowers: it frees every copy at once, so no qdisc
+	# ever holds the shared skb (a list-based qdisc must not).
+	if accepts "$MASTER" queue_xmit clone_skb 8 && [ "$PG_EVENTS" = 1 ]; then
+		set_qdisc "$PRIMARY" blackhole
+		set_qdisc "$STANDBY" blackhole
+		CTX="mods=$MODS path=primary qdisc=blackhole test=clone_skb8"
+		local EVENTS_SAVE=$EVENTS
+		EVENTS="net_dev_queue:net/net_dev_queue:name"
+		EVENTS+=" net_dev_start_xmit:net/net_dev_start_xmit:name"
+		CLONE=8
+		count_events master "$MASTER"
+		CLONE=0
+		EVENTS=$EVENTS_SAVE
+		set_qdisc "$PRIMARY" default
+		set_qdisc "$STANDBY" default
+	fi
+}
+
+# ------------------------------------------------------------ paths
+
+# go_path primary|standby
+go_path()
+{
+	WANT_VIA=$1
+	if [ "$1" = primary ]; then
+		[ -n "$PG_FAILOVERCTL" ] && [ "$MODS" = ours ] &&
+			"$PG_FAILOVERCTL" set "$MASTER" force-standby off
+		ip link set dev "$PRIMARY" up
+		waitfor 15000 carrier "$PRIMARY" || return 1
+	else
+		if [ "$PG_STANDBY_VIA" = force ] && [ -n "$PG_FAILOVERCTL" ] &&
+		   [ "$MODS" = ours ]; then
+			"$PG_FAILOVERCTL" set "$MASTER" force-standby on ||
+				return 1
+			STANDBY_HOW=force-standby
+		else
+			ip link set dev "$PRIMARY" down || return 1
+			STANDBY_HOW=primary-down
+		fi
+	fi
+	waitfor 20000 probe_via
+}
+
+# ------------------------------------------------------------ main
+
+: > "$RES"
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
+rec "meta kernel=$(uname -r) cpus=$(nproc) qdisc_default=$(cat /proc/sys/net/core/default_qdisc)"
+log "blocks=\"$PG_BLOCKS\" paths=\"$PG_PATHS\" qdiscs=\"$PG_QDISCS\"" \
+    "rounds=$PG_ROUNDS secs=$PG_SECS"
+
+declare -A EVENTS_DONE CLONE_DONE
+bi=$PG_BLOCK0
+for MODS in $PG_BLOCKS; do
+	bi=$((bi + 1))
+	now_ms
+	t0=$NOW
+	load_set "$MODS"
+	links_up || die "links did not come up"
+	rec "block n=$bi mods=$MODS master=$MASTER standby=$STANDBY" \
+	    "primary=$PRIMARY srcversion=$SRCVERSION taint=$TAINT"
+	log "block $bi: $MODS master=$MASTER standby=$STANDBY primary=$PRIMARY" \
+	    "srcversion=$SRCVERSION taint=$TAINT"
+	if [ -z "${EVENTS_DONE[$MODS]:-}" ] && [ "$PG_EVENTS" = 1 ] &&
+	   [ -z "$EVENTS" ]; then
+		setup_events
+	fi
+	if [ -z "${CLONE_DONE[$MODS]:-}" ] && [ "$PG_CLONE" = 1 ]; then
+		go_path primary || die "master does not send via the primary"
+		clone_check
+		CLONE_DONE[$MODS]=1
+	fi
+	for path in $PG_PATHS; do
+		go_path "$path" ||
+			die "master does not send via the $path (via $VIA)"
+		[ "$path" = primary ] && lower=$PRIMARY || lower=$STANDBY
+		[ "$path" = primary ] && how=primary-up || how=$STANDBY_HOW
+		for qd in $PG_QDISCS; do
+			set_qdisc "$lower" "$qd" ||
+				die "cannot set qdisc $qd on $lower"
+			qdname=$(tc qdisc show dev "$lower" root | awk '{print $2; exit}')
+			CTX="block=$bi mods=$MODS path=$path how=$how qdisc=$qd"
+			CTX+=" lower_qdisc=$qdname"
+			if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] &&
+			   [ "$PG_EVENTS" = 1 ]; then
+				count_events master "$MASTER"
+				count_events lower "$lower"
+				EVENTS_DONE[$MODS/$path/$qd]=1
+			fi
+			for ((r = 0; r < PG_ROUNDS; r++)); do
+				if ((r % 2)); then
+					order="lower master"
+				else
+					order="master lower"
+				fi
+				for role in $order; do
+					[ $role = master ] && dev=$MASTER || dev=$lower
+					qd_pkts "$lower"
+					q0=$QD
+					pg_timed "$dev" "$PG_SECS" ||
+						log "round on $dev failed"
+					qd_pkts "$lower"
+					rec "round $CTX role=$role dev=$dev r=$r" \
+					    "pps=$PPS pkts=$PKTS usec=$USEC" \
+					    "errors=$ERRS lower_pkts=$((QD - q0))"
+					log "$MODS $path $qd r$r $role $dev:" \
+					    "$PPS pps ($PKTS in ${USEC}us," \
+					    "$ERRS errors, lower saw $((QD - q0)))"
+				done
+			done
+			set_qdisc "$lower" default
+		done
+	done
+	now_ms
+	rec "block_end n=$bi mods=$MODS secs=$(((NOW - t0) / 1000))"
+done
+echo > "$T/kprobe_events" 2>/dev/null
+unload_all
+rec "done"
+log "done"

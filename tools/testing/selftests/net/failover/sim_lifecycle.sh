@@ -1,0 +1,305 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# net_failover with simulated lowers (nfosim.ko): forming groups, carrier
+# failover, lowers coming and going, MTU, renames, namespace moves and
+# module unloading, each checked through sysfs links and the data path
+# (which lower's counter takes the frames sent on the master).
+
+ALL_TESTS="
+	group_forms
+	carrier_failover
+	lower_cycles
+	mtu_rules
+	renames
+	netns_moves
+	module_unload
+"
+
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+source "$FT_DIR/nfosim/nfosim_lib.sh"
+
+require_root_cmds ip ethtool python3 modinfo
+nfosim_setup
+
+CYCLES=${SIM_LIFECYCLE_CYCLES:-25}
+
+no_carrier()
+{
+	! dev_carrier "$1"
+}
+
+# lower_back ID LOWER: the lower exists again (in this namespace)
+lower_back()
+{
+	dev_exists "$(sim_dev "$1" "$2")"
+}
+
+# new_group_up ID: a group with primary p1, master up, p1 transmitting
+new_group_up()
+{
+	sim_new "$1" && sim_add "$1" 1 &&
+		ip link set dev "$(sim_master "$1")" up &&
+		sim_wait_active "$1" p1
+}
+
+group_forms()
+{
+	local m s p
+
+	sim_new 1
+	check_err $? "new_group 1 failed"
+	m=$(sim_master 1)
+	s=$(sim_dev 1 standby)
+	sim_check_group 1 standby
+	[ "$(dev_driver "$m")" = net_failover ]
+	check_err $? "$m: driver '$(dev_driver "$m")', want net_failover"
+	[ "$(readlink -f "/sys/class/net/$m/device")" = \
+	  "$(readlink -f "/sys/class/net/$s/device")" ]
+	check_err $? "master and standby have different parents"
+
+	sim_add 1 1
+	check_err $? "add_primary failed"
+	p=$(sim_dev 1 p1)
+	sim_check_group 1 standby p1
+	[ "$(dev_mac "$m")" = "$(sim_mac 1)" ] &&
+		[ "$(dev_mac "$p")" = "$(sim_mac 1)" ]
+	check_err $? "MACs: master $(dev_mac "$m") primary $(dev_mac "$p")"
+	(($(< "/sys/class/net/$p/flags") & 0x800))
+	check_err $? "$p lacks IFF_SLAVE"
+
+	ip link set dev "$m" up
+	check_err $? "cannot bring $m up"
+	sim_wait_active 1 p1
+	check_err $? "transmit does not use the primary: $(sim_active 1)"
+	busywait 3000 dev_carrier "$m"
+	check_err $? "$m has no carrier"
+
+	sim_del 1
+	check_err $? "del_group failed"
+	dev_gone "$m" && dev_gone "$s" && dev_gone "$p"
+	check_err $? "netdevs left after del_group: $(sim_netdevs | xargs)"
+	log_test "group: master, standby and primary linked, primary active"
+}
+
+carrier_failover()
+{
+	local m
+
+	new_group_up 2
+	check_err $? "group 2 not formed with p1 active"
+	m=$(sim_master 2)
+
+	sim_set 2 p1 carrier 0
+	sim_wait_active 2 standby
+	check_err $? "primary lost carrier, transmit on '$(sim_active 2)'"
+	dev_carrier "$m"
+	check_err $? "master lost carrier with the standby up"
+
+	sim_set 2 standby carrier 0
+	busywait 3000 no_carrier "$m"
+	check_err $? "master keeps carrier with no lower usable"
+	[ "$(sim_active 2)" = none ]
+	check_err $? "frames went out on a lower without carrier"
+
+	sim_set 2 p1 carrier 1
+	sim_wait_active 2 p1
+	check_err $? "primary back, transmit on '$(sim_active 2)'"
+	busywait 3000 dev_carrier "$m"
+	check_err $? "master has no carrier with the primary up"
+	sim_set 2 standby carrier 1
+
+	ip link set dev "$m" down
+	ip link set dev "$m" up
+	sim_wait_active 2 p1
+	check_err $? "after master down/up transmit on '$(sim_active 2)'"
+	sim_del 2
+	log_test "carrier: primary -> standby -> none -> primary"
+}
+
+# Unregister and register each lower CYCLES times; after each step the
+# links must be right at once (registration is synchronous).
+lower_cycles()
+{
+	local i
+
+	new_group_up 3
+	check_err $? "group 3 not formed with p1 active"
+	for ((i = 0; i < CYCLES && RET == 0; i++)); do
+		sim_set 3 p1 registered 0
+		sim_check_group 3 standby || break
+		sim_set 3 p1 registered 1
+		sim_check_group 3 standby p1 || break
+		sim_set 3 standby registered 0
+		sim_check_group 3 p1 || break
+		sim_set 3 standby registered 1
+		sim_check_group 3 standby p1 || break
+	done
+	sim_wait_active 3 p1
+	check_err $? "after $i cycles transmit on '$(sim_active 3)'"
+
+	# Primary deleted and added under another id: same MAC, new parent.
+	sim_rm 3 1
+	sim_add 3 2
+	sim_check_group 3 standby p2
+	sim_wait_active 3 p2
+	check_err $? "new primary p2 not used: '$(sim_active 3)'"
+	sim_del 3
+	log_test "lower cycles: $i x (primary, standby) unregister/register"
+}
+
+mtu_rules()
+{
+	local m s p
+
+	new_group_up 5
+	check_err $? "group 5 not formed with p1 active"
+	m=$(sim_master 5) s=$(sim_dev 5 standby) p=$(sim_dev 5 p1)
+
+	ip link set dev "$m" mtu 9000
+	check_err $? "master refused MTU 9000"
+	[ "$(dev_mtu "$s")" = 9000 ] && [ "$(dev_mtu "$p")" = 9000 ]
+	check_err $? "lowers' MTU $(dev_mtu "$s")/$(dev_mtu "$p"), want 9000"
+
+	ip link set dev "$p" mtu 1400 2> /dev/null
+	check_fail $? "a lower's MTU was changed directly"
+	[ "$(dev_mtu "$p")" = 9000 ]
+	check_err $? "$p MTU $(dev_mtu "$p") after a refused change"
+
+	# The primary refuses: the standby must be rolled back.
+	sim_set 5 p1 fail_mtu Y
+	ip link set dev "$m" mtu 1500 2> /dev/null
+	check_fail $? "master MTU changed although the primary refused"
+	[ "$(dev_mtu "$m")" = 9000 ] && [ "$(dev_mtu "$s")" = 9000 ] &&
+		[ "$(dev_mtu "$p")" = 9000 ]
+	check_err $? "after a refused change: $(dev_mtu "$m")/$(dev_mtu "$s")/$(dev_mtu "$p")"
+	sim_set 5 p1 fail_mtu N
+
+	# A primary that cannot take the master's MTU is not enslaved.
+	sim_rm 5 1
+	sim_add 5 2 max_mtu=1500
+	check_err $? "add_primary max_mtu=1500 failed"
+	sim_check_group 5 standby
+	has_upper "$(sim_dev 5 p2)"
+	check_fail $? "primary with max_mtu 1500 enslaved under MTU 9000"
+
+	ip link set dev "$m" mtu 1500
+	check_err $? "master refused MTU 1500"
+	[ "$(dev_mtu "$s")" = 1500 ]
+	check_err $? "standby MTU $(dev_mtu "$s"), want 1500"
+	sim_del 5
+	log_test "MTU: pushed down, rolled back, lower changes refused"
+}
+
+renames()
+{
+	local i s p m
+
+	new_group_up 6
+	check_err $? "group 6 not formed with p1 active"
+	m=$(sim_master 6)
+	for ((i = 0; i < CYCLES && RET == 0; i++)); do
+		s=$(sim_dev 6 standby) p=$(sim_dev 6 p1)
+		ip link set dev "$p" name "ren6p$((i % 2))"
+		check_err $? "cannot rename up primary $p"
+		ip link set dev "$s" name "ren6s$((i % 2))"
+		check_err $? "cannot rename up standby $s"
+		sim_check_group 6 standby p1
+	done
+	dev_is_up "$(sim_dev 6 p1)" && dev_is_up "$(sim_dev 6 standby)"
+	check_err $? "a lower went down across renames"
+	sim_wait_active 6 p1
+	check_err $? "after renames transmit on '$(sim_active 6)'"
+	ip link set dev "$m" name simmaster6
+	check_err $? "cannot rename the master"
+	sim_del 6
+	log_test "renames: $i x both lowers while up, then the master"
+}
+
+netns_moves()
+{
+	local ns=simns7 m s p
+
+	ip netns del "$ns" 2> /dev/null
+	ip netns add "$ns"
+	defer ip netns del "$ns"
+	new_group_up 7
+	check_err $? "group 7 not formed with p1 active"
+	m=$(sim_master 7) s=$(sim_dev 7 standby) p=$(sim_dev 7 p1)
+
+	ip link set dev "$p" netns "$ns"
+	check_err $? "cannot move the primary to $ns"
+	sim_check_group 7 standby
+	ip -n "$ns" -j link show dev "$p" | grep -q '"master"'
+	check_fail $? "moved primary still has a master"
+	sim_wait_active 7 standby
+	check_err $? "primary moved away, transmit on '$(sim_active 7)'"
+
+	ip -n "$ns" link set dev "$p" netns 1
+	check_err $? "cannot move the primary back"
+	sim_check_group 7 standby p1
+	sim_wait_active 7 p1
+	check_err $? "primary back, transmit on '$(sim_active 7)'"
+
+	ip link set dev "$s" netns "$ns"
+	check_err $? "cannot move the standby to $ns"
+	sim_check_group 7 p1
+	ip -n "$ns" link set dev "$s" netns 1
+	sim_check_group 7 standby p1
+
+	ip link set dev "$m" netns "$ns" 2> /dev/null
+	check_fail $? "the master moved to another namespace"
+
+	# A namespace that dies gives its devices back to init_net (renamed
+	# devN): the primary must be enslaved again.
+	ip link set dev "$p" netns "$ns"
+	ip netns del "$ns"
+	busywait 10000 lower_back 7 p1
+	check_err $? "primary did not come back from the deleted namespace"
+	sim_check_group 7 standby p1
+	sim_wait_active 7 p1
+	check_err $? "returned primary $(sim_dev 7 p1) not used"
+
+	# A group deleted while its primary is in another namespace.
+	ip netns add "$ns"
+	ip link set dev "$(sim_dev 7 p1)" netns "$ns"
+	sim_del 7
+	check_err $? "del_group with the primary in $ns failed"
+	[ "$(ip -n "$ns" -o link | grep -vc ': lo:')" = 0 ]
+	check_err $? "devices left in $ns: $(ip -n "$ns" -o link | xargs)"
+	log_test "netns: lowers released when moved, taken back on return"
+}
+
+module_unload()
+{
+	local i sent
+
+	for i in 8 9; do
+		new_group_up "$i"
+		check_err $? "group $i not formed"
+	done
+	sim_senders_start 2 @8
+
+	rmmod net_failover 2> /dev/null
+	check_fail $? "net_failover unloaded while masters exist"
+	mod_loaded net_failover
+	check_err $? "net_failover gone"
+	rmmod failover 2> /dev/null
+	check_fail $? "failover unloaded while net_failover uses it"
+	sim_check_group 8 standby p1
+
+	rmmod nfosim
+	check_err $? "cannot unload nfosim with groups present"
+	sent=$(sim_senders_stop)
+	sim_no_leftovers
+	check_err $? "left after unloading nfosim: $(sim_netdevs | xargs)"
+
+	nfosim_load
+	check_err $? "cannot load nfosim again"
+	new_group_up 8
+	check_err $? "group 8 not formed after reloading nfosim"
+	sim_del 8
+	log_test "modules: nfosim unloads with groups ($sent frames sent), net_failover refuses"
+}
+
+run_tests
