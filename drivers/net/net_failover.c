@@ -141,6 +141,11 @@ struct nfo_pcpu_stats {
  * @deactivations: times it stopped being the active lower; RTNL
  * @was_ready: it was running with carrier at the last look; RTNL
  * @going_down: it is being closed (NETDEV_GOING_DOWN seen); RTNL
+ * @needs_open: joined or failed to open while the master was up: the
+ *	open work opens it (and only such lowers); RTNL
+ * @reported: @link_up and @tx_enabled were reported to the stack; RTNL
+ * @link_up: last reported carrier; RTNL
+ * @tx_enabled: last reported "transmit goes through it"; RTNL
  * @blocked: not to be used for transmit (marked unusable); RTNL
  * @promisc: we hold a promiscuity reference on @dev; RTNL
  * @allmulti: we hold an allmulti reference on @dev; RTNL
@@ -154,6 +159,10 @@ struct nfo_lower {
 	u32 deactivations;
 	bool was_ready;
 	bool going_down;
+	bool needs_open;
+	bool reported;
+	bool link_up;
+	bool tx_enabled;
 	bool blocked;
 	bool promisc;
 	bool allmulti;
@@ -307,7 +316,7 @@ static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 	path = skb->dev == rcu_access_pointer(nfo->primary_dev) ?
 	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
 	nfo_count(nfo, &pcpu->rx_packets[path], &pcpu->rx_bytes[path],
-		  skb->len);
+		  skb->len + skb->mac_len);
 
 	skb->dev = dev;
 	return RX_HANDLER_ANOTHER;
@@ -329,13 +338,14 @@ static void nfo_fold_lower_stats(struct net_failover_info *nfo,
 	dev_get_stats(lower_dev, &now);
 	cur = (const u64 *)&now;
 	for (i = 0; i < sizeof(now) / sizeof(u64); i++) {
-		/* A counter that went backwards was reset by its driver
-		 * (some do on down/up): it counts from zero again.
-		 */
+		u32 delta32 = (u32)cur[i] - (u32)seen[i];
+
 		if (cur[i] >= seen[i])
 			sum[i] += cur[i] - seen[i];
+		else if (!((cur[i] | seen[i]) >> 32) && delta32 < BIT(31))
+			sum[i] += delta32;	/* a 32-bit counter wrapped */
 		else
-			sum[i] += cur[i];
+			sum[i] += cur[i];	/* reset by its driver */
 	}
 	lower->seen = now;
 }
@@ -361,14 +371,21 @@ static void nfo_get_stats64(struct net_device *dev,
 
 /* ---- choosing the active lower ------------------------------------------ */
 
-static void nfo_report_lower_state(struct net_device *lower, bool active)
+/* Tell the stack (NETDEV_CHANGELOWERSTATE) when a lower's state changed. */
+static void nfo_report_lower_state(struct nfo_lower *l, bool active)
 {
 	struct netdev_lag_lower_state_info info = {
-		.link_up = netif_carrier_ok(lower),
+		.link_up = netif_carrier_ok(l->dev),
 		.tx_enabled = active,
 	};
 
-	netdev_lower_state_changed(lower, &info);
+	if (l->reported && info.link_up == l->link_up &&
+	    info.tx_enabled == l->tx_enabled)
+		return;
+	l->reported = true;
+	l->link_up = info.link_up;
+	l->tx_enabled = info.tx_enabled;
+	netdev_lower_state_changed(l->dev, &info);
 }
 
 /* Is the lower running with carrier and not on its way down? Tracks when
@@ -456,11 +473,13 @@ static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 		netif_carrier_off(dev);
 
 	if (nfo->primary.dev)
-		nfo_report_lower_state(nfo->primary.dev,
-				       new == nfo->primary.dev);
+		nfo_report_lower_state(&nfo->primary, new == nfo->primary.dev);
 	if (nfo->standby.dev)
-		nfo_report_lower_state(nfo->standby.dev,
-				       new == nfo->standby.dev);
+		nfo_report_lower_state(&nfo->standby, new == nfo->standby.dev);
+
+	/* Netlink listeners follow IFLA_NET_FAILOVER_ACTIVE. */
+	if (new != old)
+		call_netdevice_notifiers(NETDEV_CHANGEINFODATA, dev);
 }
 
 static void nfo_holddown_work(struct work_struct *work)
@@ -569,7 +588,7 @@ static void nfo_compute_mtu_range(struct net_device *dev)
 		if (lower->max_mtu)
 			max_mtu = min(max_mtu, lower->max_mtu);
 	}
-	/* With no lower, keep the range the standby had at creation. */
+	/* With no lower, keep the current range. */
 	if (any) {
 		dev->min_mtu = min_mtu;
 		dev->max_mtu = max_mtu;
@@ -593,40 +612,38 @@ static int nfo_lower_set_mtu(struct net_failover_info *nfo,
 
 /* ---- net_device_ops ------------------------------------------------------ */
 
-/* Open the lowers that are not up; a primary that fails is left out. */
-static int nfo_open_lowers(struct net_device *dev)
+/* Open one lower for the master; on failure it stays marked needs_open. */
+static int nfo_open_lower(struct net_device *dev, struct nfo_lower *l)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
-	struct net_device *primary = nfo->primary.dev;
-	struct net_device *standby = nfo->standby.dev;
-	int err;
+	int err = 0;
 
 	ASSERT_RTNL();
 
-	if (standby && !(standby->flags & IFF_UP)) {
-		err = dev_open(standby, NULL);
-		if (err) {
-			netdev_err(dev, "cannot open standby %s: %d\n",
-				   standby->name, err);
-			return err;
-		}
-	}
-	if (primary && !(primary->flags & IFF_UP)) {
-		err = dev_open(primary, NULL);
-		if (err)
-			netdev_warn(dev, "cannot open primary %s (%d); using the standby\n",
-				    primary->name, err);
-	}
-	return 0;
+	if (!(l->dev->flags & IFF_UP))
+		err = dev_open(l->dev, NULL);
+	l->needs_open = !!err;
+	if (err)
+		netdev_warn(dev, "cannot open %s %s: %d\n", nfo_role(nfo, l),
+			    l->dev->name, err);
+	return err;
 }
 
+/* Bringing the master up brings both lowers up; the standby is required,
+ * a primary that fails to open leaves the master on the standby.
+ */
 static int nfo_open(struct net_device *dev)
 {
+	struct net_failover_info *nfo = netdev_priv(dev);
 	int err;
 
-	err = nfo_open_lowers(dev);
-	if (err)
-		return err;
+	if (nfo->standby.dev) {
+		err = nfo_open_lower(dev, &nfo->standby);
+		if (err)
+			return err;
+	}
+	if (nfo->primary.dev)
+		nfo_open_lower(dev, &nfo->primary);
 	nfo_update_active(dev, NFO_REASON_MASTER_UP);
 	return 0;
 }
@@ -652,7 +669,10 @@ static void nfo_open_work(struct work_struct *work)
 
 	rtnl_lock();
 	if (dev->reg_state == NETREG_REGISTERED && netif_running(dev)) {
-		nfo_open_lowers(dev);
+		if (nfo->standby.dev && nfo->standby.needs_open)
+			nfo_open_lower(dev, &nfo->standby);
+		if (nfo->primary.dev && nfo->primary.needs_open)
+			nfo_open_lower(dev, &nfo->primary);
 		nfo_update_active(dev, NFO_REASON_LINK_CHANGE);
 	}
 	rtnl_unlock();
@@ -907,16 +927,17 @@ static const struct nla_policy nfo_lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1]
 	[IFLA_NET_FAILOVER_LOWER_BLOCKED]	= NLA_POLICY_MAX(NLA_U8, 1),
 };
 
-/* Masters come from the paravirtual driver: "ip link add" gets no setup
- * callback and so -EOPNOTSUPP; this runs first and says why. A request
- * that names a device (IFLA_IFNAME) without data is a creation attempt.
+/* Masters come from the paravirtual driver: "ip link add" finds no setup
+ * callback and fails with -EOPNOTSUPP. validate() runs before that (for
+ * creations and changes alike) and leaves the reason in extack;
+ * changelink() clears it again, so a successful change carries no
+ * warning.
  */
 static int nfo_validate(struct nlattr *tb[], struct nlattr *data[],
 			struct netlink_ext_ack *extack)
 {
-	if (tb[IFLA_IFNAME] && !data)
-		NL_SET_ERR_MSG(extack,
-			       "net_failover masters are created by virtio_net for a device with the STANDBY feature, not by ip link");
+	NL_SET_ERR_MSG(extack,
+		       "net_failover masters are created and deleted by virtio_net (STANDBY feature), not by ip link");
 	return 0;
 }
 
@@ -928,6 +949,8 @@ static int nfo_changelink(struct net_device *dev, struct nlattr *tb[],
 
 	ASSERT_RTNL();
 
+	if (extack)
+		extack->_msg = NULL;	/* see nfo_validate() */
 	if (!data)
 		return 0;
 	if (data[IFLA_NET_FAILOVER_FORCE_STANDBY])
@@ -936,9 +959,11 @@ static int nfo_changelink(struct net_device *dev, struct nlattr *tb[],
 	if (data[IFLA_NET_FAILOVER_HOLDDOWN_MS])
 		nfo->holddown_ms =
 			nla_get_u32(data[IFLA_NET_FAILOVER_HOLDDOWN_MS]);
-	if (data[IFLA_NET_FAILOVER_PEER_NOTIFY])
+	if (data[IFLA_NET_FAILOVER_PEER_NOTIFY]) {
 		nfo->peer_notify =
 			nla_get_u8(data[IFLA_NET_FAILOVER_PEER_NOTIFY]);
+		nfo->notify_left = min(nfo->notify_left, nfo->peer_notify);
+	}
 	nfo_update_active(dev, NFO_REASON_CONFIG);
 	return 0;
 }
@@ -1137,6 +1162,7 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	struct net_failover_info *nfo = netdev_priv(dev);
 	bool standby = nfo_is_standby(lower, dev);
 	struct nfo_lower *l = standby ? &nfo->standby : &nfo->primary;
+	unsigned int orig_mtu = lower->mtu;
 	int err;
 
 	ASSERT_RTNL();
@@ -1148,9 +1174,18 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 		return err;
 	}
 
-	/* A lower that was up before it joined may hold addresses that IPv6
-	 * addrconf gave it with the shared MAC; closing it drops them, and
-	 * open_work reopens it under the master.
+	err = vlan_vids_add_by_dev(lower, dev);
+	if (err) {
+		netdev_err(dev, "%s not enslaved: cannot add the VLAN filters (%d)\n",
+			   lower->name, err);
+		nfo_lower_set_mtu(nfo, lower, orig_mtu);
+		return err;
+	}
+
+	/* Nothing below fails. A lower that was up before it joined may
+	 * hold addresses that IPv6 addrconf gave it with the shared MAC;
+	 * closing it drops them, and the open work reopens it under the
+	 * master.
 	 */
 	if (lower->flags & IFF_UP)
 		dev_close(lower);
@@ -1162,15 +1197,10 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	l->going_down = false;
 	l->promisc = false;
 	l->allmulti = false;
+	l->reported = false;
+	l->needs_open = netif_running(dev);
 	l->blocked = !standby && nfo_pci_blocked(lower);
 	netdev_hold(lower, &l->tracker, GFP_KERNEL);
-
-	err = vlan_vids_add_by_dev(lower, dev);
-	if (err) {
-		netdev_err(dev, "%s not enslaved: cannot add the VLAN filters (%d)\n",
-			   lower->name, err);
-		goto undo_hold;
-	}
 
 	netif_addr_lock_bh(dev);
 	dev_uc_sync_multiple(lower, dev);
@@ -1195,14 +1225,9 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	netdev_info(dev, "%s %s enslaved%s\n", nfo_role(nfo, l), lower->name,
 		    l->blocked ? " (marked unusable: blocked_ids)" : "");
 
-	if (netif_running(dev))
+	if (l->needs_open)
 		schedule_work(&nfo->open_work);
 	return 0;
-
-undo_hold:
-	netdev_put(lower, &l->tracker);
-	l->dev = NULL;
-	return err;
 }
 
 static int nfo_lower_pre_unregister(struct net_device *lower,
@@ -1277,11 +1302,12 @@ static int nfo_lower_name_change(struct net_device *lower,
 				 struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_lower *l = nfo_lower_of(nfo, lower);
 
-	if (!nfo_lower_of(nfo, lower))
+	if (!l)
 		return -ENODEV;
 	/* A rename (udev) may follow a failed open: retry it. */
-	if (netif_running(dev) && !(lower->flags & IFF_UP))
+	if (netif_running(dev) && l->needs_open)
 		schedule_work(&nfo->open_work);
 	return 0;
 }
@@ -1338,8 +1364,9 @@ static int nfo_netdev_event(struct notifier_block *nb, unsigned long event,
 	case NETDEV_PRECHANGEMTU:
 		if (nfo->lower_mtu_change)
 			break;
-		NL_SET_ERR_MSG(extack,
-			       "net_failover: set the MTU on the failover master");
+		/* 6.1 gives this event no extack: the log says why. */
+		netdev_warn(dev, "refusing MTU change of lower %s: set the MTU on %s\n",
+			    lower->name, dev->name);
 		return notifier_from_errno(-EBUSY);
 	case NETDEV_PRE_CHANGEADDR:
 		NL_SET_ERR_MSG(extack,
@@ -1440,6 +1467,10 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	dev->features |= dev->hw_features;
 
 	eth_hw_addr_set(dev, standby_dev->dev_addr);
+	/* Start where the standby is: a host MTU below 1500 must not keep
+	 * the standby out, nor one above it cut the standby down.
+	 */
+	dev->mtu = standby_dev->mtu;
 	dev->min_mtu = standby_dev->min_mtu;
 	dev->max_mtu = standby_dev->max_mtu;
 

@@ -21,8 +21,7 @@
 	EM(NFO_REASON_MASTER_UP, "master_up")		\
 	EM(NFO_REASON_MASTER_DOWN, "master_down")	\
 	EM(NFO_REASON_PRIMARY_READY, "primary_ready")	\
-	EM(NFO_REASON_CONFIG, "config")		\
-	EMe(NFO_REASON_DESTROY, "destroy")
+	EMe(NFO_REASON_CONFIG, "config")
 
 #ifndef NFO_REASON_ENUM
 #define NFO_REASON_ENUM

@@ -291,8 +291,9 @@ static void failover_adopt_existing(struct failover *failover)
  * then on every such device that registers.
  *
  * Context: process context; takes RTNL, so the caller must not hold it.
- * Return: the instance, or ERR_PTR(-EINVAL) when @dev is not Ethernet,
- * ERR_PTR(-ENOMEM) when out of memory.
+ * Return: the instance, or ERR_PTR(-EINVAL) when @dev is not Ethernet or
+ * @ops is NULL or has no slave_handle_frame, ERR_PTR(-ENOMEM) when out of
+ * memory.
  */
 struct failover *failover_register(struct net_device *dev,
 				   struct failover_ops *ops)

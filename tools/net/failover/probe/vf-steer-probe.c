@@ -57,6 +57,10 @@
 #define NETLINK_EXT_ACK	11
 #endif
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define __noreturn	__attribute__((noreturn))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
 #define VSP_VERSION	"1.0"
 #define PROBE_ETHERTYPE	0x88b5		/* IEEE 802 local experimental 1 */
 #define PROBE_MAGIC	"VFSTEER1"
@@ -192,7 +196,7 @@ static void report(int code);
 
 static bool model(void)
 {
-	return o.model_hook != NULL;
+	return o.model_hook;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -248,7 +252,7 @@ static void note_restored(const char *what)
 /* Restore, report and exit with @code (restore failures turn a verdict
  * into EX_RESTORE: the operator has to fix something by hand).
  */
-static void __attribute__((noreturn)) finish(int code)
+static void __noreturn finish(int code)
 {
 	cleanup();
 	if (n_restore_err && code <= EX_EARLY)
@@ -257,7 +261,7 @@ static void __attribute__((noreturn)) finish(int code)
 	exit(code);
 }
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
+static void __noreturn __printf(2, 3)
 fail(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -269,7 +273,7 @@ fail(int code, const char *fmt, ...)
 	finish(code);
 }
 
-static void __attribute__((noreturn)) usage_error(const char *fmt, ...)
+static void __noreturn __printf(1, 2) usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -292,7 +296,7 @@ static void check_stop(void)
 }
 
 /* Fail for a netlink/sysfs error, mapping EPERM/EACCES to EX_PERM. */
-static void __attribute__((noreturn))
+static void __noreturn
 fail_errno(int code, int err, const char *what)
 {
 	if (err == EPERM || err == EACCES)
@@ -759,6 +763,12 @@ static pid_t spawn(const char *cmd, const char *const args[], int nargs,
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* A second Ctrl-C must not kill the restore steps. */
+		if (g_cleaning) {
+			signal(SIGINT, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+			signal(SIGHUP, SIG_IGN);
+		}
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		for (i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
@@ -957,7 +967,7 @@ static int cap_open(int ifindex)
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = {
-		.len = sizeof(code) / sizeof(code[0]), .filter = code,
+		.len = ARRAY_SIZE(code), .filter = code,
 	};
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
@@ -1412,7 +1422,8 @@ static void cleanup(void)
 
 	if (g_cleaned)
 		return;
-	g_cleaned = g_cleaning = true;
+	g_cleaned = true;
+	g_cleaning = true;
 	if (ncaps) {
 		while (ncaps)
 			close(caps[--ncaps].fd);
@@ -1747,13 +1758,15 @@ static void report(int code)
 	}
 	if (c.verdict && !strcmp(c.verdict, "steers-early")) {
 		printf("verdict: steers early: not safe as failover primary\n");
-		printf("  Frames for the VF's MAC leave the PF before the VF is up: a failover\n  guest loses them until its VF driver has taken over.\n");
+		printf("  Frames for the VF's MAC leave the PF before the VF is up: a failover\n"
+		       "  guest loses them until its VF driver has taken over.\n");
 		printf("recommended action (one of):\n");
 		recommendation(stdout);
 	} else if (c.verdict) {
 		printf("verdict: safe\n  Frames for the VF's MAC keep reaching the PF until the VF is up.\n");
 		if (c.st[ST_UP].tested && c.st[ST_UP].vf_rx * 10 < c.st[ST_UP].sent * 9)
-			printf("  note: they did not reach the VF once it was up either: check the\n  VF's link (state auto/enable) before relying on it as primary.\n");
+			printf("  note: they did not reach the VF once it was up either: check the\n"
+			       "  VF's link (state auto/enable) before relying on it as primary.\n");
 	}
 	if (restored[0])
 		printf("restored: %s\n", restored);
@@ -1839,7 +1852,8 @@ static void check_pf(void)
 				 v + (strncmp(v, "0x", 2) ? 0 : 2),
 				 d + (strncmp(d, "0x", 2) ? 0 : 2));
 		read_vf_driver();
-		c.bound_orig = c.bound_now = c.vf_drv[0] != 0;
+		c.bound_orig = c.vf_drv[0] != 0;
+		c.bound_now = c.bound_orig;
 		if (!strcmp(c.vf_drv, "vfio-pci"))
 			fail(EX_DEVICE, "VF %d (%s) is bound to vfio-pci: assigned to a VM? Shut the VM down or unbind it first",
 			     o.vf, c.vf_pci);
@@ -2096,10 +2110,18 @@ static void parse_args(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "p:n:t:s:m:c:jqvhV", lo,
 				 NULL)) != -1) {
 		switch (ch) {
-		case 'p': o.pf = optarg; break;
-		case 'n': o.vf = int_arg(optarg, "--vf", 0, 65535); break;
-		case 't': o.tx = optarg; break;
-		case 's': o.send_cmd = optarg; break;
+		case 'p':
+			o.pf = optarg;
+			break;
+		case 'n':
+			o.vf = int_arg(optarg, "--vf", 0, 65535);
+			break;
+		case 't':
+			o.tx = optarg;
+			break;
+		case 's':
+			o.send_cmd = optarg;
+			break;
 		case 'm':
 			if (parse_mac(optarg, o.mac))
 				usage_error("--mac: '%s' is not a MAC address",
@@ -2110,8 +2132,12 @@ static void parse_args(int argc, char **argv)
 					    optarg);
 			o.mac_set = true;
 			break;
-		case OPT_VLAN: o.vlan = int_arg(optarg, "--vlan", 0, 4094); break;
-		case OPT_QOS: o.qos = int_arg(optarg, "--qos", 0, 7); break;
+		case OPT_VLAN:
+			o.vlan = int_arg(optarg, "--vlan", 0, 4094);
+			break;
+		case OPT_QOS:
+			o.qos = int_arg(optarg, "--qos", 0, 7);
+			break;
 		case OPT_PROTO:
 			if (!strcasecmp(optarg, "802.1q"))
 				o.vlan_proto = ETH_P_8021Q;
@@ -2120,27 +2146,49 @@ static void parse_args(int argc, char **argv)
 			else
 				usage_error("--vlan-proto: 802.1Q or 802.1ad");
 			break;
-		case OPT_VFDRV: o.vf_driver = optarg; break;
-		case OPT_LINKDIS: o.link_disable = true; break;
-		case OPT_PREFLIGHT: o.preflight = true; break;
-		case 'c': o.count = int_arg(optarg, "--count", 1, MAX_COUNT); break;
+		case OPT_VFDRV:
+			o.vf_driver = optarg;
+			break;
+		case OPT_LINKDIS:
+			o.link_disable = true;
+			break;
+		case OPT_PREFLIGHT:
+			o.preflight = true;
+			break;
+		case 'c':
+			o.count = int_arg(optarg, "--count", 1, MAX_COUNT);
+			break;
 		case OPT_INTERVAL:
 			o.interval_ms = int_arg(optarg, "--interval", 0, 10000);
 			break;
 		case OPT_SETTLE:
 			o.settle_ms = int_arg(optarg, "--settle", 0, 600000);
 			break;
-		case OPT_WAIT: o.wait_ms = int_arg(optarg, "--wait", 0, 600000); break;
+		case OPT_WAIT:
+			o.wait_ms = int_arg(optarg, "--wait", 0, 600000);
+			break;
 		case OPT_LINKTMO:
 			o.link_timeout_ms = int_arg(optarg, "--link-timeout", 0,
 						    600000);
 			break;
-		case 'j': o.json = true; break;
-		case 'q': o.quiet = true; break;
-		case 'v': o.verbose = true; break;
-		case 'h': help(); exit(0);
-		case 'V': printf("vf-steer-probe %s\n", VSP_VERSION); exit(0);
-		case OPT_SENDONLY: o.send_only = optarg; break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			help();
+			exit(0);
+		case 'V':
+			printf("vf-steer-probe %s\n", VSP_VERSION);
+			exit(0);
+		case OPT_SENDONLY:
+			o.send_only = optarg;
+			break;
 		case OPT_TAG:
 			errno = 0;
 			o.tag = strtoul(optarg, &end, 16);
@@ -2148,8 +2196,12 @@ static void parse_args(int argc, char **argv)
 				usage_error("--tag: hex number expected");
 			o.tag_set = true;
 			break;
-		case OPT_HOOK: o.model_hook = optarg; break;
-		case OPT_MVF: o.model_vf = optarg; break;
+		case OPT_HOOK:
+			o.model_hook = optarg;
+			break;
+		case OPT_MVF:
+			o.model_vf = optarg;
+			break;
 		case OPT_MID:
 			if (sscanf(optarg, "%x:%x%c", &v, &d, &junk) != 2 ||
 			    v > 0xffff || d > 0xffff)
@@ -2216,8 +2268,10 @@ int main(int argc, char **argv)
 
 	check_pf();
 	check_tx();
-	if (model())
-		c.bound_orig = c.bound_now = if_nametoindex(o.model_vf) != 0;
+	if (model()) {
+		c.bound_orig = if_nametoindex(o.model_vf) != 0;
+		c.bound_now = c.bound_orig;
+	}
 	if (o.preflight)
 		preflight();
 

@@ -205,7 +205,11 @@ class SwitchChild:
             self.event(now, "learned: guest runs in %s (%s on %s)"
                        % (vm, kind, role))
             self.retarget(now, "guest moved")
-        if role == "primary" and self.pstate.get(vm) == "plugged":
+        # QEMU itself announces the destination's NICs after a
+        # migration (RARP, also from an emulated primary): that is not
+        # the guest transmitting through the primary.
+        if (role == "primary" and kind != "rarp" and
+                self.pstate.get(vm) == "plugged"):
             self.pstate[vm] = "learned"
             self.first_pri[vm] = now
             self.event(now, "learned: guest transmits through %s/primary "
@@ -581,7 +585,7 @@ class GuestCtl:
                         self.ready = True
                     elif line.startswith("R") and " " in line:
                         rid, _, rest = line.partition(" ")
-                        self.replies[rid[1:]] = rest
+                        self.replies[rid[1:]] = (rest, time.monotonic())
                     elif line:
                         self.lines.append(line)
                     self.cond.notify_all()
@@ -599,7 +603,7 @@ class GuestCtl:
                 self.cond.wait(left)
         return True
 
-    def call(self, cmd, timeout=20):
+    def call(self, cmd, timeout=20, stamp=False):
         with self.cond:
             self.next_id += 1
             rid = str(self.next_id)
@@ -612,10 +616,15 @@ class GuestCtl:
                     raise RuntimeError("%s: no reply from the guest to %s"
                                        % (self.name, cmd))
                 self.cond.wait(left)
-            return self.replies.pop(rid)
+            rest, t = self.replies.pop(rid)
+        return (rest, t) if stamp else rest
 
     def call_json(self, cmd, timeout=20):
-        return json.loads(self.call(cmd, timeout))
+        """Reply as a dict, with "_host_t": when it arrived."""
+        rest, t = self.call(cmd, timeout, stamp=True)
+        d = json.loads(rest)
+        d["_host_t"] = t
+        return d
 
 
 class Vm:
@@ -672,7 +681,7 @@ class Vm:
             kernel = os.path.join(env["KIMG"], "boot",
                                   "vmlinuz-" + env["KVER"])
         append = ("console=ttyS0 panic=-1 tsc=reliable mitigations=off "
-                  "rdinit=/init loglevel=6 net.ifnames=0 ipv6.disable=1 "
+                  "rdinit=/init loglevel=7 net.ifnames=0 ipv6.disable=1 "
                   "printk.time=1")
         con = os.path.join(self.bench.out, "console-%s.log" % self.name)
         cmd = [
@@ -981,6 +990,18 @@ class Bench:
             last[k] = round(t - w0["t"], 3)
         res["g2h_first"] = first
         res["g2h_last"] = last
+        # the guest's kernel log on the host's clock (offset from the
+        # fastest reply: the guest stamps it, the host receives it)
+        off = min(x["_host_t"] - x["t"] for x in (mark, st))
+        res["guest_log"] = [[round(t + off - w0["t"], 3), m]
+                            for t, m in st.get("kmsg", [])]
+        res["guest_stats_s"] = round(st["t"] - st["t_req"], 3)
+        e0, e1 = w0["stats"].get("tx_err", {}), st.get("tx_err", {})
+        res["guest_sendto_errno"] = {k: v - e0.get(k, 0)
+                                     for k, v in e1.items()
+                                     if v - e0.get(k, 0)}
+        res["guest_devs"] = {"start": w0["stats"]["devs"],
+                             "end": st["devs"]}
         res.update(extra)
         for k in list(res):
             if k.startswith("t_") and isinstance(res[k], float):

@@ -61,7 +61,7 @@ def log(msg):
 
 # ------------------------------------------------------------ QEMU
 
-def bench_cmdline(env, initrd, out, sock_dir, virtio_tx):
+def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None):
     """run_vm's command line with the NIC backends taken out: no -netdev,
     virtio-net with tx=VIRTIO_TX, the primary without netdev."""
     ns = argparse.Namespace(shell=False, hotplug="acpi", modules="stock")
@@ -94,6 +94,8 @@ def bench_cmdline(env, initrd, out, sock_dir, virtio_tx):
                     continue
         res.append(a)
         i += 1
+    if icount is not None:
+        res += ["-icount", "shift=%d,sleep=on" % icount]
     if seen != {"standby", "primary"}:
         raise SystemExit("pktgen_bench: run_vm.qemu_cmdline() has no "
                          "virtio-net/primary pair I can rewrite")
@@ -421,6 +423,11 @@ def main():
                     help="skip the clone_skb/burst acceptance check")
     ap.add_argument("--virtio-tx", default="timer",
                     choices=("timer", "bh"))
+    ap.add_argument("--icount", type=int, metavar="SHIFT",
+                    help="guest clock from the instruction count (QEMU "
+                    "-icount shift=SHIFT: 2^SHIFT ns per instruction): "
+                    "rates then count guest instructions per frame and do "
+                    "not depend on the host's load")
     ap.add_argument("--pkt-size", type=int, default=60,
                     help="pktgen pkt_size (60 = 64-byte frames with FCS)")
     ap.add_argument("--out", help="output directory")
@@ -472,7 +479,8 @@ def main():
     t0 = time.monotonic()
     _, tree = rv.prepare_modules(env, out, "stock")
     initrd = rv.build_initramfs(tree, out)
-    cmd = bench_cmdline(env, initrd, out, "@SOCKDIR@", args.virtio_tx)
+    cmd = bench_cmdline(env, initrd, out, "@SOCKDIR@", args.virtio_tx,
+                        args.icount)
     with open(os.path.join(out, "qemu.cmdline"), "w") as f:
         f.write(" ".join("'%s'" % c if any(ch in c for ch in " {}\"")
                          else c for c in cmd) + "\n")
