@@ -538,13 +538,13 @@ static void show_text(struct fo_table *t, struct fo_link *m)
 {
 	size_t i;
 
-	printf("%s: ifindex %d kind %s\n", m->name, m->ifindex,
+	/* Every item starts with a space: three more make the indent. */
+	printf("%s: ifindex %d kind %s\n   ", m->name, m->ifindex,
 	       NET_FAILOVER_KIND);
-	putchar('\t');
 	text_ref(t, "primary", m, IFLA_NET_FAILOVER_PRIMARY);
 	text_ref(t, "standby", m, IFLA_NET_FAILOVER_STANDBY);
 	text_ref(t, "active", m, IFLA_NET_FAILOVER_ACTIVE);
-	printf("\n\t");
+	printf("\n   ");
 	text_num("switches", m, IFLA_NET_FAILOVER_SWITCHES);
 	text_bool("force_standby", m, IFLA_NET_FAILOVER_FORCE_STANDBY,
 		  "on", "off");
@@ -558,7 +558,7 @@ static void show_text(struct fo_table *t, struct fo_link *m)
 
 		if (!l->is_lower || l->master != m->ifindex)
 			continue;
-		printf("\tlower %s (%d): role %s", l->name, l->ifindex,
+		printf("    lower %s (%d): role %s", l->name, l->ifindex,
 		       role_name(l));
 		text_bool("active", l, IFLA_NET_FAILOVER_LOWER_ACTIVE,
 			  "yes", "no");

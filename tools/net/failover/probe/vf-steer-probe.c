@@ -1416,7 +1416,7 @@ static bool verdict_early(void)
 
 static void cleanup(void)
 {
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], vlan[32];
 	struct linkinfo li;
 	int err, idx;
 
@@ -1470,6 +1470,8 @@ static void cleanup(void)
 			     (u.vf_vlan && li.vf.vlan != c.orig.vlan)))
 				err = -EAGAIN;
 		}
+		snprintf(vlan, sizeof(vlan), " vlan %u qos %u", c.orig.vlan,
+			 c.orig.qos);
 		if (err && model())
 			restore_error("model hook 'unassign' failed");
 		else if (err)
@@ -1479,7 +1481,7 @@ static void cleanup(void)
 				      err == -EAGAIN ? "the driver reports other values" : strerror(-err),
 				      nl_extack[0] ? ": " : "", nl_extack,
 				      o.pf, o.vf, mac_str(c.orig.mac),
-				      u.vf_vlan ? " vlan 0" : "");
+				      u.vf_vlan ? vlan : "");
 		else
 			note_restored(u.vf_vlan ? "VF MAC and VLAN" : "VF MAC");
 	}
@@ -1988,7 +1990,7 @@ static void help(void)
 "(VF MAC, VLAN, link state, driver binding, VF netdev state, the PF's\n"
 "secondary address) is restored at the end, also on Ctrl-C.\n"
 "\n"
-"Run it on an idle VF (not assigned to a running VM) with the sender\n"
+"Run it as root on an idle VF (not assigned to a running VM), with the sender\n"
 "cabled to the PF's port (through a switch or directly). The probe\n"
 "unbinds and rebinds the VF's host driver.\n"
 "\n"
@@ -2002,8 +2004,8 @@ static void help(void)
 "                         'ssh peer vf-steer-probe --send-only eth1 --mac\n"
 "                          $VSP_MAC --tag $VSP_TAG --count $VSP_COUNT'\n"
 "  -m, --mac MAC          probe MAC (default: random locally administered)\n"
-"      --vlan ID          also give the VF VLAN ID (1-4094); frames are sent\n"
-"                         tagged\n"
+"      --vlan ID          also give the VF VLAN ID (1-4094, 0: none); frames\n"
+"                         are sent tagged\n"
 "      --qos N            VLAN priority for the VF (0-7)\n"
 "      --vlan-proto P     802.1Q (default) or 802.1ad\n"
 "      --vf-driver NAME   driver to bind the VF to if it has none now\n"

@@ -12,6 +12,7 @@ ALL_TESTS="
 	qmp_cycles
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 master=

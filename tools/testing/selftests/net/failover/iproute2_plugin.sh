@@ -394,17 +394,22 @@ block_primary()
 	log_test "net_failover_slave blocked on: the standby carries"
 }
 
+# Runs while the primary is blocked (block_primary): the standby carries.
 block_standby_refused()
 {
-	baseline
+	local was
+
+	setup
 	check_err $? "setup failed"
+	read_lower "$standby"
+	was=$L_ACTIVE
 	ip_run link set dev "$standby" type net_failover_slave blocked on
 	check_fail $? "blocking the standby accepted"
 	[[ $IP_OUT == *"only a primary"* ]]
 	check_err $? "message '$IP_OUT'"
 	read_lower "$standby"
-	[ "$L_BLOCKED" = false ] && [ "$L_ACTIVE" = true ]
-	check_err $? "$standby: blocked $L_BLOCKED active $L_ACTIVE"
+	[ "$L_BLOCKED" = false ] && [ "$L_ACTIVE" = "$was" ]
+	check_err $? "$standby: blocked $L_BLOCKED active $was -> $L_ACTIVE"
 	log_test "the standby cannot be blocked"
 }
 

@@ -12,6 +12,7 @@ ALL_TESTS="
 	replugged_primary_no_address
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 master=

@@ -14,6 +14,7 @@ ksft_pass=0
 ksft_fail=1
 ksft_skip=4
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 FT_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 FT_MODULES=${FT_MODULES:-}
 FT_HOTPLUG=${FT_HOTPLUG:-}
@@ -491,6 +492,7 @@ ft_dump_state()
 {
 	local d
 
+	[ "${FT_DUMP_STATE:-1}" = 1 ] || return 0
 	ktap_info "state: modules: $(lsmod | awk 'NR > 1 &&
 		/^(failover|net_failover|virtio_net|e1000e) / {print $1}' | xargs)"
 	for d in /sys/class/net/*; do
@@ -571,7 +573,8 @@ fo_restore()
 # wait_primary_carrier: e1000e gets link seconds after registering (TCG)
 wait_primary_carrier()
 {
-	busywait "${1:-15000}" dev_carrier "$(fo_primary)"
+	fo_roles
+	busywait 15000 dev_carrier "$FO_PRIMARY"
 }
 
 # ---------------------------------------------------------- host channel

@@ -11,6 +11,7 @@ ALL_TESTS="
 	standby_reload_cycles
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 rmmod_primary_driver()

@@ -12,6 +12,7 @@ ALL_TESTS="
 	replug_mtu_fits
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 master=
@@ -66,6 +67,12 @@ mtu_above_lower_max()
 
 # With the primary unplugged the master may take an MTU only the standby
 # supports; the primary plugged later must stay out, with a log line.
+# mtu_logged <dmesg lines to skip> <dev>: a new log line names MTU and dev
+mtu_logged()
+{
+	dmesg | tail -n +$(($1 + 1)) | grep -i mtu | grep -qw "$2"
+}
+
 replug_mtu_too_big()
 {
 	local pci want p before out
@@ -77,8 +84,7 @@ replug_mtu_too_big()
 	echo 1 > "/sys/bus/pci/devices/$pci/remove"
 	busywait 10000 standby_only
 	check_err $? "primary not released"
-	out=$(ip link set dev "$master" mtu "$want" 2>&1)
-	if [ $? -ne 0 ]; then
+	if ! out=$(ip link set dev "$master" mtu "$want" 2>&1); then
 		log_skip "master refuses MTU $want without the primary: $out"
 		log_test "primary that cannot take the master's MTU stays out"
 		return
@@ -88,10 +94,11 @@ replug_mtu_too_big()
 
 	before=$(dmesg | wc -l)
 	echo 1 > /sys/bus/pci/rescan
-	busywait 15000 eval 'p=$(primary_pci_netdev)'
+	busywait 15000 primary_pci_netdev > /dev/null
 	check_err $? "replugged primary has no netdev"
-	# registration is refused synchronously with the netdev's register
-	busywait 5000 eval 'dmesg | tail -n +$((before + 1)) | grep -i mtu | grep -qw "$p"'
+	p=$(primary_pci_netdev)
+	# the refusal is logged when the primary registers
+	busywait 5000 mtu_logged "$before" "$p"
 	check_err $? "no log line naming MTU and $p"
 	ktap_info "log: $(dmesg | tail -n +$((before + 1)) | grep -i mtu | grep -w "$p" | head -n 1)"
 	! has_upper "$p" && lowers_are "$master" "$standby"

@@ -308,7 +308,7 @@ no_create_delete()
 	err=$(ip link add ftfoo type net_failover 2>&1)
 	check_fail $? "ip link add type net_failover succeeded"
 	ktap_info "ip link add: $err"
-	[[ $err == *"created by virtio_net"* ]]
+	[[ $err == *"Error: net_failover masters are created"*"virtio_net"* ]]
 	check_err $? "no explanation from the kernel: '$err'"
 	! dev_exists ftfoo
 	check_err $? "ftfoo exists"

@@ -12,6 +12,7 @@ ALL_TESTS="
 	modules_under_test
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 # The same relations as iproute2 and ethtool report them.

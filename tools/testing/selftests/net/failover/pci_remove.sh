@@ -11,6 +11,7 @@ ALL_TESTS="
 	standby_remove_rescan
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 master=

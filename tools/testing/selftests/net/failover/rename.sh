@@ -11,6 +11,7 @@ ALL_TESTS="
 	standby_path_after_rename
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 master=
@@ -76,7 +77,7 @@ standby_path_after_rename()
 
 	pci=$(fo_primary_pci)
 	echo 1 > "/sys/bus/pci/devices/$pci/remove"
-	busywait 10000 eval 'lowers_are "$master" fo_sby'
+	busywait 10000 lowers_are "$master" fo_sby
 	check_err $? "primary not released"
 	tx=$(dev_stat fo_sby tx_packets)
 	n=$(ping_gw 3)

@@ -22,7 +22,7 @@ source "$FT_DIR/nfosim/nfosim_lib.sh"
 require_root_cmds ip ethtool python3 modinfo
 nfosim_setup
 
-CYCLES=${SIM_LIFECYCLE_CYCLES:-25}
+CYCLES=${SIM_LIFECYCLE_CYCLES:-20}
 
 no_carrier()
 {
@@ -32,15 +32,15 @@ no_carrier()
 # lower_back ID LOWER: the lower exists again (in this namespace)
 lower_back()
 {
-	dev_exists "$(sim_dev "$1" "$2")"
+	sim_d "$1" "$2"
+	dev_exists "$SIM_D"
 }
 
 # new_group_up ID: a group with primary p1, master up, p1 transmitting
 new_group_up()
 {
-	sim_new "$1" && sim_add "$1" 1 &&
-		ip link set dev "$(sim_master "$1")" up &&
-		sim_wait_active "$1" p1
+	sim_new "$1" && sim_add "$1" 1 || return 1
+	sim_up "$1" && sim_wait_active "$1" p1
 }
 
 group_forms()
@@ -52,8 +52,8 @@ group_forms()
 	m=$(sim_master 1)
 	s=$(sim_dev 1 standby)
 	sim_check_group 1 standby
-	[ "$(dev_driver "$m")" = net_failover ]
-	check_err $? "$m: driver '$(dev_driver "$m")', want net_failover"
+	[ "$(dev_driver "$m")" = net_failover ] ||
+		check_err 1 "$m: driver '$(dev_driver "$m")', want net_failover"
 	[ "$(readlink -f "/sys/class/net/$m/device")" = \
 	  "$(readlink -f "/sys/class/net/$s/device")" ]
 	check_err $? "master and standby have different parents"
@@ -62,16 +62,15 @@ group_forms()
 	check_err $? "add_primary failed"
 	p=$(sim_dev 1 p1)
 	sim_check_group 1 standby p1
-	[ "$(dev_mac "$m")" = "$(sim_mac 1)" ] &&
-		[ "$(dev_mac "$p")" = "$(sim_mac 1)" ]
+	sim_mac 1
+	[ "$(dev_mac "$m")" = "$SIM_MAC" ] && [ "$(dev_mac "$p")" = "$SIM_MAC" ]
 	check_err $? "MACs: master $(dev_mac "$m") primary $(dev_mac "$p")"
 	(($(< "/sys/class/net/$p/flags") & 0x800))
 	check_err $? "$p lacks IFF_SLAVE"
 
-	ip link set dev "$m" up
+	sim_up 1
 	check_err $? "cannot bring $m up"
-	sim_wait_active 1 p1
-	check_err $? "transmit does not use the primary: $(sim_active 1)"
+	sim_wait_active 1 p1 || check_err 1 "transmit on $SIM_ACTIVE, want p1"
 	busywait 3000 dev_carrier "$m"
 	check_err $? "$m has no carrier"
 
@@ -88,31 +87,32 @@ carrier_failover()
 
 	new_group_up 2
 	check_err $? "group 2 not formed with p1 active"
-	m=$(sim_master 2)
+	m=$SIM_M
 
 	sim_set 2 p1 carrier 0
-	sim_wait_active 2 standby
-	check_err $? "primary lost carrier, transmit on '$(sim_active 2)'"
+	sim_wait_active 2 standby ||
+		check_err 1 "primary lost carrier, transmit on $SIM_ACTIVE"
 	dev_carrier "$m"
 	check_err $? "master lost carrier with the standby up"
 
 	sim_set 2 standby carrier 0
 	busywait 3000 no_carrier "$m"
 	check_err $? "master keeps carrier with no lower usable"
-	[ "$(sim_active 2)" = none ]
-	check_err $? "frames went out on a lower without carrier"
+	sim_active 2
+	[ "$SIM_ACTIVE" = none ]
+	check_err $? "frames went out on $SIM_ACTIVE, which has no carrier"
 
 	sim_set 2 p1 carrier 1
-	sim_wait_active 2 p1
-	check_err $? "primary back, transmit on '$(sim_active 2)'"
+	sim_wait_active 2 p1 ||
+		check_err 1 "primary back, transmit on $SIM_ACTIVE"
 	busywait 3000 dev_carrier "$m"
 	check_err $? "master has no carrier with the primary up"
 	sim_set 2 standby carrier 1
 
 	ip link set dev "$m" down
-	ip link set dev "$m" up
-	sim_wait_active 2 p1
-	check_err $? "after master down/up transmit on '$(sim_active 2)'"
+	sim_up 2
+	sim_wait_active 2 p1 ||
+		check_err 1 "after master down/up transmit on $SIM_ACTIVE"
 	sim_del 2
 	log_test "carrier: primary -> standby -> none -> primary"
 }
@@ -135,15 +135,14 @@ lower_cycles()
 		sim_set 3 standby registered 1
 		sim_check_group 3 standby p1 || break
 	done
-	sim_wait_active 3 p1
-	check_err $? "after $i cycles transmit on '$(sim_active 3)'"
+	sim_wait_active 3 p1 ||
+		check_err 1 "after $i cycles transmit on $SIM_ACTIVE"
 
 	# Primary deleted and added under another id: same MAC, new parent.
 	sim_rm 3 1
 	sim_add 3 2
 	sim_check_group 3 standby p2
-	sim_wait_active 3 p2
-	check_err $? "new primary p2 not used: '$(sim_active 3)'"
+	sim_wait_active 3 p2 || check_err 1 "new primary p2 not used: $SIM_ACTIVE"
 	sim_del 3
 	log_test "lower cycles: $i x (primary, standby) unregister/register"
 }
@@ -193,27 +192,30 @@ mtu_rules()
 
 renames()
 {
-	local i s p m
+	local i m
 
 	new_group_up 6
 	check_err $? "group 6 not formed with p1 active"
-	m=$(sim_master 6)
+	m=$SIM_M
 	for ((i = 0; i < CYCLES && RET == 0; i++)); do
-		s=$(sim_dev 6 standby) p=$(sim_dev 6 p1)
-		ip link set dev "$p" name "ren6p$((i % 2))"
-		check_err $? "cannot rename up primary $p"
-		ip link set dev "$s" name "ren6s$((i % 2))"
-		check_err $? "cannot rename up standby $s"
+		sim_d 6 p1
+		ip link set dev "$SIM_D" name "ren6p$((i % 2))"
+		check_err $? "cannot rename up primary $SIM_D"
+		sim_d 6 standby
+		ip link set dev "$SIM_D" name "ren6s$((i % 2))"
+		check_err $? "cannot rename up standby $SIM_D"
 		sim_check_group 6 standby p1
 	done
 	dev_is_up "$(sim_dev 6 p1)" && dev_is_up "$(sim_dev 6 standby)"
 	check_err $? "a lower went down across renames"
-	sim_wait_active 6 p1
-	check_err $? "after renames transmit on '$(sim_active 6)'"
+	sim_wait_active 6 p1 || check_err 1 "after renames transmit on $SIM_ACTIVE"
+	ip link set dev "$m" name simmaster6 2> /dev/null
+	check_fail $? "renamed the master while up (only lowers may be)"
+	ip link set dev "$m" down
 	ip link set dev "$m" name simmaster6
-	check_err $? "cannot rename the master"
+	check_err $? "cannot rename the master while down"
 	sim_del 6
-	log_test "renames: $i x both lowers while up, then the master"
+	log_test "renames: $i x both lowers while up; the master only down"
 }
 
 netns_moves()
@@ -232,14 +234,13 @@ netns_moves()
 	sim_check_group 7 standby
 	ip -n "$ns" -j link show dev "$p" | grep -q '"master"'
 	check_fail $? "moved primary still has a master"
-	sim_wait_active 7 standby
-	check_err $? "primary moved away, transmit on '$(sim_active 7)'"
+	sim_wait_active 7 standby ||
+		check_err 1 "primary moved away, transmit on $SIM_ACTIVE"
 
 	ip -n "$ns" link set dev "$p" netns 1
 	check_err $? "cannot move the primary back"
 	sim_check_group 7 standby p1
-	sim_wait_active 7 p1
-	check_err $? "primary back, transmit on '$(sim_active 7)'"
+	sim_wait_active 7 p1 || check_err 1 "primary back, transmit on $SIM_ACTIVE"
 
 	ip link set dev "$s" netns "$ns"
 	check_err $? "cannot move the standby to $ns"
@@ -257,8 +258,8 @@ netns_moves()
 	busywait 10000 lower_back 7 p1
 	check_err $? "primary did not come back from the deleted namespace"
 	sim_check_group 7 standby p1
-	sim_wait_active 7 p1
-	check_err $? "returned primary $(sim_dev 7 p1) not used"
+	sim_wait_active 7 p1 ||
+		check_err 1 "returned primary $(sim_dev 7 p1) not used: $SIM_ACTIVE"
 
 	# A group deleted while its primary is in another namespace.
 	ip netns add "$ns"
@@ -279,6 +280,8 @@ module_unload()
 		check_err $? "group $i not formed"
 	done
 	sim_senders_start 2 @8
+	sim_master_tx_grows 8 200
+	check_err $? "the senders on group 8 do not transmit"
 
 	rmmod net_failover 2> /dev/null
 	check_fail $? "net_failover unloaded while masters exist"
@@ -288,7 +291,7 @@ module_unload()
 	check_fail $? "failover unloaded while net_failover uses it"
 	sim_check_group 8 standby p1
 
-	rmmod nfosim
+	nfosim_unload
 	check_err $? "cannot unload nfosim with groups present"
 	sent=$(sim_senders_stop)
 	sim_no_leftovers

@@ -15,6 +15,7 @@ ALL_TESTS="
 	primary_back
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 # QEMU 7.2's e1000e does not deliver the link-change interrupt in MSI-X
@@ -114,6 +115,11 @@ primary_admin_up()
 	log_test "primary up again: the primary carries"
 }
 
+primary_no_carrier()
+{
+	! dev_carrier "$primary"
+}
+
 primary_carrier_off()
 {
 	local reply
@@ -125,7 +131,7 @@ primary_carrier_off()
 	fi
 	reply=$(host_cmd set_link hn_pri off)
 	check_err $? "set_link off: $reply"
-	busywait 10000 eval '! dev_carrier "$primary"'
+	busywait 10000 primary_no_carrier
 	check_err $? "primary carrier still on after set_link off"
 	dev_is_up "$primary"
 	check_err $? "primary no longer administratively up"

@@ -180,11 +180,20 @@ class Kmsg:
         try:
             self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
             os.lseek(self.fd, 0, os.SEEK_END)
+            self.wfd = os.open("/dev/kmsg", os.O_WRONLY)
         except OSError:
             self.fd = None
 
     def read(self):
+        """Records as [guest CLOCK_MONOTONIC, text]: a record written
+        here gives the offset of the log's clock."""
         out = []
+        off = 0.0
+        if self.fd is not None:
+            try:
+                os.write(self.wfd, b"bench-sync %.6f" % time.monotonic())
+            except OSError:
+                pass
         while self.fd is not None:
             try:
                 rec = os.read(self.fd, 8192)
@@ -197,7 +206,13 @@ class Kmsg:
             head, _, text = rec.decode(errors="replace").partition(";")
             f = head.split(",")
             if len(f) >= 3 and f[2].isdigit():
-                out.append([int(f[2]) / 1e6, text.split("\n")[0]])
+                text = text.split("\n")[0]
+                if text.startswith("bench-sync "):
+                    off = float(text.split()[1]) - int(f[2]) / 1e6
+                    continue
+                out.append([int(f[2]) / 1e6, text])
+        for r in out:
+            r[0] = round(r[0] + off, 6)
         return out
 
 

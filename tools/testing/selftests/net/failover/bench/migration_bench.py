@@ -682,7 +682,7 @@ class Vm:
                                   "vmlinuz-" + env["KVER"])
         append = ("console=ttyS0 panic=-1 tsc=reliable mitigations=off "
                   "rdinit=/init loglevel=7 net.ifnames=0 ipv6.disable=1 "
-                  "printk.time=1")
+                  "printk.time=1 " + self.bench.args.append).strip()
         con = os.path.join(self.bench.out, "console-%s.log" % self.name)
         cmd = [
             "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
@@ -734,6 +734,19 @@ class Vm:
 # ===================================================================
 # Measurement
 # ===================================================================
+
+def console_splats(rv, path):
+    """Kernel splats in a console log (run_vm's pattern)."""
+    out = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if rv.SPLAT_RE.search(line):
+                    out.append(line.strip())
+    except OSError:
+        pass
+    return out
+
 
 class Timeout(Exception):
     pass
@@ -823,6 +836,7 @@ class Bench:
         for vm in self.vms:
             try:
                 vm.kill()
+                self.check_console(vm)
             except OSError:
                 pass
         for p in self.procs:
@@ -839,6 +853,15 @@ class Bench:
         self.vms.append(vm)
         return vm
 
+    def check_console(self, vm):
+        splats = console_splats(self.rv, os.path.join(
+            self.out, "console-%s.log" % vm.name))
+        if splats:
+            self.results.setdefault("splats", {})[vm.name] = splats[:40]
+            log("%s: KERNEL SPLAT on the console: %s" % (vm.name,
+                                                         splats[0]))
+        return splats
+
     def drop_vm(self, vm, quit_qmp=True):
         if quit_qmp and vm.proc.poll() is None:
             try:
@@ -850,6 +873,7 @@ class Bench:
             except subprocess.TimeoutExpired:
                 pass
         vm.kill()
+        self.check_console(vm)
         self.sw.cmd("drop_vm", vm=vm.name)
         if vm in self.vms:
             self.vms.remove(vm)
@@ -1363,6 +1387,9 @@ def parse_args(argv):
     ap.add_argument("--sndbuf", type=int, default=16384,
                     help="SO_SNDBUF of the switch's ends (default 16384)")
     ap.add_argument("--mem", default="384M")
+    ap.add_argument("--append", default="",
+                    help="more guest kernel parameters (e.g. "
+                         "'slub_debug=FZPU page_poison=1')")
     ap.add_argument("--boot-timeout", type=float, default=90)
     ap.add_argument("--timeout", type=float, default=1500,
                     help="global limit in seconds (default 1500)")
@@ -1473,6 +1500,10 @@ def main(argv):
     with open(json_path, "w") as f:
         json.dump(bench.results, f, indent=1)
     print(txt)
+    for name, lines in bench.results.get("splats", {}).items():
+        print("KERNEL SPLAT in %s (console-%s.log): %s" % (name, name,
+                                                        lines[0]))
+        failed = True
     for s in bench.results["sessions"]:
         if s["error"]:
             print("ERROR %s/%s: %s" % (s["mode"], s["hotplug"], s["error"]))

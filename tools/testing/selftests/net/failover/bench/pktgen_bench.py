@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.join(TESTDIR, "vm"))
 import run_vm as rv  # noqa: E402  (vm/run_vm.py, owned by the VM runner)
 
 ROOT = rv.ROOT
-GUEST_SCRIPT = "pktgen_guest"
+GUEST_INIT = os.path.join(HERE, "pktgen_init.sh")
+DONE_MARK = "pktgen-guest: done"
 
 # Events the guest counts; order of the columns of the events table.
 EVENT_COLS = [
@@ -186,7 +187,7 @@ class Vm:
                     self.splats.append(line.strip())
                 if "pktgen: FATAL" in line:
                     self.fatal = line.split("FATAL:", 1)[1].strip()
-                if rv.DONE_MARK in line:
+                if DONE_MARK in line:
                     self.done = True
                 if self.verbose and ("pktgen:" in line or
                                      rv.SPLAT_RE.search(line)):
@@ -292,10 +293,9 @@ def summarize(recs):
 def events_table(recs):
     out = {}
     for r in recs:
-        if r["kind"] != "ev" or not r.get("pkts"):
+        if r["kind"] != "ev" or not r.get("pkts") or r.get("test"):
             continue
-        key = (r["mods"], r["path"], r["qdisc"], r.get("test", ""),
-               r["role"])
+        key = (r["mods"], r["path"], r["qdisc"], r["role"])
         e = out.setdefault(key, {"pkts": r["pkts"], "dev": r["dev"],
                                  "per_packet": {}, "perdev": {}})
         e["per_packet"][r["event"]] = r["hits"] / r["pkts"]
@@ -317,13 +317,15 @@ def fmt_spread(s, scale=k, digits=None):
 
 
 def print_tables(summary, cross, events, opts, roles):
+    ns = opts.get("ns_per_instr")
     w = sys.stdout.write
     w("\npktgen queue_xmit, %d-byte frames (+FCS), 1 thread, %s; "
       "kpps median [min-max] over %s rounds of %ss\n"
-      % (opts["pkt_size"], "TCG guest", opts["rounds_total"], opts["secs"]))
-    hdr = ("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %s\n"
+      % (opts["pkt_size"], opts["clock"], opts["rounds_total"], opts["secs"]))
+    hdr = ("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
            % ("mods", "path", "qdisc", "lower_qd", "master kpps",
-              "lower kpps", "master/lower", "n"))
+              "lower kpps", "master/lower", "n",
+              " instr/frame lower +master" if ns else ""))
     w(hdr)
     w("-" * (len(hdr) - 1) + "\n")
     for s in summary:
@@ -332,11 +334,16 @@ def print_tables(summary, cross, events, opts, roles):
             flag += " !%d rounds missed the lower" % s["rounds_not_via_lower"]
         if s["pktgen_errors"]:
             flag += " !%d pktgen errors" % s["pktgen_errors"]
-        w("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %s%s\n" % (
+        ins = ""
+        if ns and s["master_pps"] and s["lower_pps"]:
+            il = 1e9 / ns / s["lower_pps"]["median"]
+            im = 1e9 / ns / s["master_pps"]["median"]
+            ins = " %11.0f %+7.0f" % (il, im - il)
+        w("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
             s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
             fmt_spread(s["master_pps"]), fmt_spread(s["lower_pps"]),
             fmt_spread(s["ratio"], digits=3),
-            s["master_pps"]["n"] if s["master_pps"] else 0, flag))
+            s["master_pps"]["n"] if s["master_pps"] else 0, ins, flag))
     if cross:
         w("\nours/stock (medians; the lower-direct column is the control: "
           "~1.00 if the two module sets saw the same machine)\n")
@@ -354,14 +361,32 @@ def print_tables(summary, cross, events, opts, roles):
         w("%-5s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
           "".join(" %10s" % c[1] for c in cols) + "\n")
         for key in sorted(events):
-            mods, path, qdisc, test, role = key
+            mods, path, qdisc, role = key
             e = events[key]
-            label = role + ("/" + test if test else "")
-            w("%-5s %-8s %-9s %-7s" % (mods, path, qdisc, label) +
+            w("%-5s %-8s %-9s %-7s" % (mods, path, qdisc, role) +
               "".join(" %10s" % ("%.2f" % e["per_packet"][c[0]]
                                  if c[0] in e["per_packet"] else "-")
                       for c in cols) + "\n")
     sys.stdout.flush()
+
+
+def clone_share(recs):
+    """pktgen clone_skb 8 rounds: share of the frames that really went
+    through the device pktgen was bound to (net_dev_queue on it)."""
+    res = []
+    for r in recs:
+        if (r["kind"] != "ev" or r.get("test") != "clone8" or
+                r["event"] != "net_dev_queue" or not r.get("pkts")):
+            continue
+        per = {}
+        for item in str(r["perdev"]).split(","):
+            if ":" in item:
+                name, n = item.rsplit(":", 1)
+                per[name] = int(n)
+        res.append({"mods": r["mods"], "role": r["role"], "dev": r["dev"],
+                    "pkts": r["pkts"], "net_dev_queue": per,
+                    "share_on_dev": per.get(r["dev"], 0) / r["pkts"]})
+    return res
 
 
 def print_options(recs):
@@ -381,6 +406,12 @@ def print_options(recs):
     for (mods, role), v in sorted(table.items()):
         w("%-5s %-8s" % (mods, role) +
           "".join(" %21s" % v.get(c, "-") for c in cols) + "\n")
+    for c in clone_share(recs):
+        w("clone_skb 8, queue_xmit, %s on the %s (%s): %.0f%% of %d frames "
+          "entered %s (net_dev_queue per device: %s)\n" % (
+              c["mods"], c["role"], c["dev"], 100 * c["share_on_dev"],
+              c["pkts"], c["dev"], ", ".join(
+                  "%s %d" % kv for kv in sorted(c["net_dev_queue"].items()))))
 
 
 # ------------------------------------------------------------ main
@@ -423,30 +454,43 @@ def main():
                     help="skip the clone_skb/burst acceptance check")
     ap.add_argument("--virtio-tx", default="timer",
                     choices=("timer", "bh"))
-    ap.add_argument("--icount", type=int, metavar="SHIFT",
-                    help="guest clock from the instruction count (QEMU "
-                    "-icount shift=SHIFT: 2^SHIFT ns per instruction): "
-                    "rates then count guest instructions per frame and do "
-                    "not depend on the host's load")
+    ap.add_argument("--clock", choices=("icount", "host"),
+                    default="icount",
+                    help="icount (default): the guest clock counts guest "
+                    "instructions (QEMU -icount shift=3, 8 ns each), so a "
+                    "rate is instructions per frame and does not depend on "
+                    "the host's load; host: wall clock (TCG speed, noisy "
+                    "on a shared host)")
+    ap.add_argument("--icount-shift", type=int, default=3,
+                    help=argparse.SUPPRESS)
     ap.add_argument("--pkt-size", type=int, default=60,
                     help="pktgen pkt_size (60 = 64-byte frames with FCS)")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--json", help="results file (default OUT/results.json)")
     ap.add_argument("--timeout", type=float,
                     help="limit per boot in seconds (default: estimated)")
+    ap.add_argument("--graph", action="store_true",
+                    help="also save one frame's function_graph below "
+                    "__dev_queue_xmit per device and configuration "
+                    "(OUT/pktgen_graph.*.txt)")
     ap.add_argument("--trace", action="store_true",
                     help="set -x in the guest script (console.log)")
     ap.add_argument("--quiet", action="store_true",
                     help="no per-round progress on stderr")
     args = ap.parse_args()
 
-    blocks = (args.blocks or ("stock,ours" if args.quick else
+    icount = args.clock == "icount"
+    # With icount the rates are deterministic: short rounds and one block
+    # per module set are enough; on the wall clock, more of everything,
+    # and the module sets in ABBA order against drifting host load.
+    blocks = (args.blocks or ("stock,ours" if args.quick or icount else
                               "stock,ours,ours,stock")).split(",")
     blocks = [b.strip() for b in blocks if b.strip()]
     if any(b not in ("stock", "ours") for b in blocks):
         ap.error("--blocks takes stock and ours")
     rounds = args.rounds or (2 if args.quick else 3)
-    secs = args.secs or (1.5 if args.quick else 3.0)
+    secs = args.secs or ((0.5 if args.quick else 1.0) if icount else
+                         (1.5 if args.quick else 3.0))
     event_pkts = args.event_pkts or (5000 if args.quick else 20000)
     paths = [p for p in args.paths.split(",") if p]
     qdiscs = [q for q in args.qdiscs.split(",") if q]
@@ -478,9 +522,18 @@ def main():
 
     t0 = time.monotonic()
     _, tree = rv.prepare_modules(env, out, "stock")
-    initrd = rv.build_initramfs(tree, out)
+    # run_vm's initramfs, handing over to our PID 1 instead of its own
+    if "@GUEST_INIT@" not in getattr(rv, "INIT", ""):
+        raise SystemExit("pktgen_bench: run_vm.INIT has no @GUEST_INIT@")
+    saved = rv.INIT
+    rv.INIT = saved.replace("@GUEST_INIT@", GUEST_INIT)
+    try:
+        initrd = rv.build_initramfs(tree, out)
+    finally:
+        rv.INIT = saved
     cmd = bench_cmdline(env, initrd, out, "@SOCKDIR@", args.virtio_tx,
-                        args.icount)
+                        args.icount_shift if args.clock == "icount"
+                        else None)
     with open(os.path.join(out, "qemu.cmdline"), "w") as f:
         f.write(" ".join("'%s'" % c if any(ch in c for ch in " {}\"")
                          else c for c in cmd) + "\n")
@@ -503,22 +556,19 @@ def main():
     try:
         for bi, bl in enumerate(boots):
             limit = args.timeout or (60 + per_block * len(bl)) * 2
-            with open(os.path.join(out, "run.env"), "w") as f:
-                f.write("FT_TESTS='%s'\nFT_MODULES=stock\nFT_HOTPLUG=acpi\n"
-                        "FT_TESTDIR='%s'\nFT_TEST_TIMEOUT=%d\nFT_SHELL=0\n"
-                        % (GUEST_SCRIPT, HERE, limit))
             with open(os.path.join(out, "pktgen.env"), "w") as f:
                 f.write("PG_BLOCKS='%s'\nPG_PATHS='%s'\nPG_QDISCS='%s'\n"
                         "PG_ROUNDS=%d\nPG_SECS=%s\nPG_EVENT_PKTS=%d\n"
                         "PG_PKT_SIZE=%d\nPG_STANDBY_VIA=%s\n"
                         "PG_OURS_DIR=/ftest/out/ours\nPG_FAILOVERCTL='%s'\n"
                         "PG_EVENTS=%d\nPG_CLONE=%d\nPG_BLOCK0=%d\nPG_TRACE=%d\n"
+                        "PG_GRAPH=%d\nPG_GUEST_TIMEOUT=%d\n"
                         % (" ".join(bl), " ".join(paths), " ".join(qdiscs),
                            rounds, secs, event_pkts, args.pkt_size,
                            args.standby_via, fctl, 0 if args.no_events else 1,
                            0 if args.no_options else 1,
                            sum(len(b) for b in boots[:bi]),
-                           int(args.trace)))
+                           int(args.trace), int(args.graph), limit))
             if os.path.exists(results_path):
                 os.unlink(results_path)
             log("boot %d/%d: blocks %s (limit %.0fs), out=%s"
@@ -558,7 +608,10 @@ def main():
     opts = {"pkt_size": args.pkt_size, "secs": secs,
             "rounds_total": rounds * blocks.count("stock") if blocks.count(
                 "stock") == blocks.count("ours") else "%d/block" % rounds,
-            "event_pkts": event_pkts}
+            "event_pkts": event_pkts,
+            "ns_per_instr": 2 ** args.icount_shift if icount else None,
+            "clock": ("TCG guest, icount clock (guest instructions)" if icount
+                      else "TCG guest, wall clock")}
     print_tables(summary, cross, events, opts, roles)
     print_options(recs)
     for b in roles:
@@ -582,7 +635,8 @@ def main():
                    "rounds_per_block": rounds, "secs": secs,
                    "paths": paths, "qdiscs": qdiscs,
                    "pkt_size": args.pkt_size, "xmit_mode": "queue_xmit",
-                   "virtio_tx": args.virtio_tx,
+                   "virtio_tx": args.virtio_tx, "clock": args.clock,
+                   "icount_shift": args.icount_shift if icount else None,
                    "standby_via": args.standby_via,
                    "event_pkts": event_pkts, "git_head": git,
                    "ours": ours, "qemu": cmd},
@@ -592,8 +646,9 @@ def main():
         "summary": summary,
         "ours_over_stock": cross,
         "events_per_packet": [
-            {"mods": kk[0], "path": kk[1], "qdisc": kk[2], "test": kk[3],
-             "role": kk[4], **v} for kk, v in sorted(events.items())],
+            {"mods": kk[0], "path": kk[1], "qdisc": kk[2], "role": kk[3],
+             **v} for kk, v in sorted(events.items())],
+        "clone_skb": clone_share(recs),
         "options": [r for r in recs if r["kind"] == "opt"],
         "blocks": roles,
         "records": recs,

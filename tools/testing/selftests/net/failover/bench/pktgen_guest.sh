@@ -415,23 +415,59 @@ clone_check()
 			    "accepted=$ok"
 		done
 	done
-	# Where do clone_skb copies sent on the master go? Only with a
-	# blackhole on the lowers: it frees every copy at once, so no qdisc
-	# ever holds the shared skb (a list-based qdisc must not).
-	if accepts "$MASTER" queue_xmit clone_skb 8 && [ "$PG_EVENTS" = 1 ]; then
-		set_qdisc "$PRIMARY" blackhole
-		set_qdisc "$STANDBY" blackhole
-		CTX="mods=$MODS path=primary qdisc=blackhole test=clone_skb8"
-		local EVENTS_SAVE=$EVENTS
-		EVENTS="net_dev_queue:net/net_dev_queue:name"
-		EVENTS+=" net_dev_start_xmit:net/net_dev_start_xmit:name"
-		CLONE=8
-		count_events master "$MASTER"
-		CLONE=0
-		EVENTS=$EVENTS_SAVE
-		set_qdisc "$PRIMARY" default
-		set_qdisc "$STANDBY" default
-	fi
+	# Where do clone_skb copies go? pktgen queue_xmit resends the same
+	# skb, and dev_queue_xmit() follows skb->dev, which the master has
+	# pointed at the lower by then. Counted on the master (if it takes
+	# clone_skb) and on the primary for reference, with a blackhole on
+	# the lowers: it frees every copy at once, so no qdisc ever holds
+	# the shared skb (a list-based qdisc such as fq_codel must not).
+	[ "$PG_EVENTS" = 1 ] && [ -n "$EVENTS" ] || return 0
+	set_qdisc "$PRIMARY" blackhole
+	set_qdisc "$STANDBY" blackhole
+	local saved=$EVENTS
+	EVENTS="net_dev_queue:net/net_dev_queue:name"
+	EVENTS+=" net_dev_start_xmit:net/net_dev_start_xmit:name"
+	CTX="block=$bi mods=$MODS path=primary qdisc=blackhole test=clone8"
+	CLONE=8
+	for role in master primary; do
+		[ $role = master ] && dev=$MASTER || dev=$PRIMARY
+		accepts "$dev" queue_xmit clone_skb 8 || continue
+		count_events "$role" "$dev"
+	done
+	CLONE=0
+	EVENTS=$saved
+	set_qdisc "$PRIMARY" default
+	set_qdisc "$STANDBY" default
+}
+
+# graph ROLE DEV: one frame's call graph below __dev_queue_xmit (the
+# function_graph tracer; under icount its times are guest instructions
+# times 2^shift ns, plus the tracer's own cost)
+graph()
+{
+	local f=$OUT/pktgen_graph.$MODS.$path.$qd.$1.txt
+
+	[ -w "$T/current_tracer" ] || return 0
+	echo 0 > "$T/tracing_on"
+	echo function_graph > "$T/current_tracer" || return 0
+	echo __dev_queue_xmit > "$T/set_graph_function"
+	echo 0 > "$T/max_graph_depth"
+	echo 0 > "$T/options/funcgraph-irqs" 2>/dev/null
+	echo > "$T/trace"
+	echo 1 > "$T/tracing_on"
+	pg_count "$2" 50
+	echo 0 > "$T/tracing_on"
+	# the last complete top-level __dev_queue_xmit block
+	awk -v ctx="$CTX role=$1 dev=$2" '
+		/__dev_queue_xmit\(\) \{/ && depth == 0 { cur = ""; on = 1 }
+		on { cur = cur $0 "\n"
+		     if ($0 ~ /\{ *$/) depth++
+		     else if ($0 ~ /\} *(\/\*.*)?$/) depth--
+		     if (depth == 0) { last = cur; on = 0 } }
+		END { printf "# %s\n%s", ctx, last }' "$T/trace" > "$f"
+	echo nop > "$T/current_tracer"
+	echo > "$T/set_graph_function"
+	log "graph: $f"
 }
 
 # ------------------------------------------------------------ paths
@@ -505,6 +541,10 @@ for MODS in $PG_BLOCKS; do
 			   [ "$PG_EVENTS" = 1 ]; then
 				count_events master "$MASTER"
 				count_events lower "$lower"
+				if [ "${PG_GRAPH:-0}" = 1 ]; then
+					graph master "$MASTER"
+					graph lower "$lower"
+				fi
 				EVENTS_DONE[$MODS/$path/$qd]=1
 			fi
 			for ((r = 0; r < PG_ROUNDS; r++)); do

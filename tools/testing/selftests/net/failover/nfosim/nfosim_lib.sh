@@ -5,14 +5,27 @@
 # simulated lower devices (see nfosim.c for the debugfs interface).
 # Source after lib.sh.
 #
-# A group ID has a master (sim_master ID), a standby (lower "standby") and
-# primaries (lowers "p1", "p2", ...). Lowers are addressed by group and
-# lower name: sim_set 3 p1 carrier 0.
+# A group ID has a master, a standby (lower "standby") and primaries
+# (lowers "p1", "p2", ...); lowers are named by group and lower:
+# sim_set 3 p1 carrier 0.
+#
+# Under TCG every fork costs tens of milliseconds, so the helpers used in
+# loops return through variables instead of printing: sim_m ID sets SIM_M
+# (the master), sim_d ID LOWER sets SIM_D (its ifname), sim_v ID LOWER FILE
+# sets SIM_V, sim_active ID sets SIM_ACTIVE. The printing forms (sim_master,
+# sim_dev, sim_get) are for messages and one-off use.
 
 NFOSIM=/sys/kernel/debug/nfosim
 SIM_DIR=$FT_DIR/nfosim
 SIM_TX=$SIM_DIR/sim_tx.py
 SIM_PARAM=/sys/module/net_failover/parameters/primary_pci_only
+SIM_PEER_MAC=02:6e:66:6f:00:02
+SIM_M=
+SIM_D=
+SIM_V=
+SIM_ACTIVE=
+declare -a SIM_SENDERS=()
+declare -A SIM_IP_ON=()
 
 # nfosim_ko: an nfosim.ko built for the running kernel ($NFOSIM_KO first)
 nfosim_ko()
@@ -42,6 +55,7 @@ nfosim_load()
 nfosim_unload()
 {
 	mod_loaded nfosim || return 0
+	SIM_IP_ON=()
 	rmmod nfosim
 }
 
@@ -51,7 +65,7 @@ nfosim_setup()
 {
 	[ "${FT_MODULES:-}" = stock ] &&
 		skip_all "the stock net_failover only takes PCI primaries"
-	[ -d /sys/kernel/debug/tracing ] || [ -d "$NFOSIM" ] ||
+	[ -d /sys/kernel/debug/tracing ] ||
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	modprobe net_failover || skip_all "cannot load net_failover"
 	[ -w "$SIM_PARAM" ] ||
@@ -64,10 +78,10 @@ nfosim_setup()
 	[ -w "$NFOSIM/new_group" ] || skip_all "no $NFOSIM/new_group"
 }
 
-# sim_mac ID: the permanent MAC of group ID
+# sim_mac ID: sets SIM_MAC, the permanent MAC of group ID
 sim_mac()
 {
-	printf '52:54:01:%02x:%02x:%02x\n' $((($1 >> 16) & 255)) \
+	printf -v SIM_MAC '52:54:01:%02x:%02x:%02x' $((($1 >> 16) & 255)) \
 		$((($1 >> 8) & 255)) $(($1 & 255))
 }
 
@@ -77,11 +91,13 @@ sim_new()
 	local id=$1
 	shift
 
-	echo "$id $(sim_mac "$id") $*" > "$NFOSIM/new_group"
+	sim_mac "$id"
+	echo "$id $SIM_MAC $*" > "$NFOSIM/new_group"
 }
 
 sim_del()
 {
+	unset "SIM_IP_ON[$1]"
 	echo "$1" > "$NFOSIM/del_group"
 }
 
@@ -105,27 +121,52 @@ sim_set()
 	echo "$4" > "$NFOSIM/$1/$2/$3"
 }
 
-# sim_get ID LOWER FILE
+sim_v()
+{
+	SIM_V=
+	read -r SIM_V < "$NFOSIM/$1/$2/$3"
+}
+
 sim_get()
 {
-	local v=
+	sim_v "$@"
+	echo "$SIM_V"
+}
 
-	read -r v < "$NFOSIM/$1/$2/$3"
-	echo "$v"
+sim_m()
+{
+	SIM_M=
+	read -r SIM_M < "$NFOSIM/$1/master"
 }
 
 sim_master()
 {
-	local v=
-
-	read -r v < "$NFOSIM/$1/master"
-	echo "$v"
+	sim_m "$1"
+	echo "$SIM_M"
 }
 
-# sim_dev ID LOWER: current ifname of a lower ("" while unregistered)
+sim_d()
+{
+	SIM_D=
+	read -r SIM_D < "$NFOSIM/$1/$2/ifname"
+}
+
 sim_dev()
 {
-	sim_get "$1" "$2" ifname
+	sim_d "$1" "$2"
+	echo "$SIM_D"
+}
+
+# sim_lower_names ID: sets SIM_LOWERS to the group's lowers ("standby p1 ..")
+sim_lower_names()
+{
+	local dir
+
+	SIM_LOWERS=()
+	for dir in "$NFOSIM/$1"/*/; do
+		dir=${dir%/}
+		SIM_LOWERS+=("${dir##*/}")
+	done
 }
 
 # sim_lowers_are ID LOWER...: the master's lowers are exactly these
@@ -136,73 +177,133 @@ sim_lowers_are()
 	shift
 
 	for l in "$@"; do
-		devs+=("$(sim_dev "$id" "$l")")
+		sim_d "$id" "$l"
+		devs+=("$SIM_D")
 	done
-	lowers_are "$(sim_master "$id")" "${devs[@]}"
+	sim_m "$id"
+	lowers_are "$SIM_M" "${devs[@]}"
 }
 
 # sim_check_group ID LOWER...: master links and lowers as listed, in detail
 sim_check_group()
 {
-	local id=$1 m l d
+	local id=$1 m l
 	shift
 
-	m=$(sim_master "$id")
+	sim_m "$id"
+	m=$SIM_M
 	if ! dev_exists "$m"; then
 		check_err 1 "group $id: no master"
 		return 1
 	fi
-	sim_lowers_are "$id" "$@"
-	check_err $? "group $id: lowers of $m are '$(fo_lowers "$m" | xargs)', want $*"
+	sim_lowers_are "$id" "$@" ||
+		check_err 1 "group $id: lowers of $m are '$(fo_lowers "$m" | xargs)', want $*"
 	for l in "$@"; do
-		d=$(sim_dev "$id" "$l")
-		is_upper "$d" "$m"
-		check_err $? "group $id: $l ($d) has master '$(dev_upper "$d")', want $m"
+		sim_d "$id" "$l"
+		is_upper "$SIM_D" "$m" ||
+			check_err 1 "group $id: $l ($SIM_D) has master '$(dev_upper "$SIM_D")', want $m"
 	done
 	[ "$RET" -eq 0 ]
 }
 
-# sim_tx_all ID: "LOWER=tx_packets ..." of the group's registered lowers
-sim_tx_all()
+# sim_ip ID: give the master an IPv4 address and a permanent neighbour, so
+# that sim_send can transmit through it from the shell, without a fork
+sim_ip()
 {
-	local id=$1 dir l d out=
+	local id=$1 net
 
-	for dir in "$NFOSIM/$id"/*/; do
-		l=${dir%/}
-		l=${l##*/}
-		d=$(sim_dev "$id" "$l")
-		[ -n "$d" ] && out+="$l=$(dev_stat "$d" tx_packets) "
-	done
-	echo "$out"
+	net=10.$((($1 >> 8) & 255)).$(($1 & 255))
+	sim_m "$id"
+	ip addr add "$net.1/24" dev "$SIM_M" 2>/dev/null
+	ip neigh replace "$net.2" lladdr "$SIM_PEER_MAC" nud permanent \
+		dev "$SIM_M" && SIM_IP_ON[$id]=$SIM_M
 }
 
-# sim_active ID [N]: which lower transmit uses, from the data path: send
-# N (64) frames on the master and see whose tx counter took them.
-# Prints the lower ("standby", "p1", ...) or "none".
+# sim_up ID: master up, with the address and neighbour of sim_ip (a
+# master going down loses its neighbours, so this is needed after each up)
+sim_up()
+{
+	sim_m "$1"
+	ip link set dev "$SIM_M" up && sim_ip "$1"
+}
+
+# sim_master_tx_grows ID N: the master's tx_packets grows by N while we
+# watch (for up to 10 s): the background senders are running
+sim_master_tx_grows()
+{
+	local a b
+
+	sim_m "$1"
+	read -r a < "/sys/class/net/$SIM_M/statistics/tx_packets" || return 1
+	_sim_tx_above()
+	{
+		read -r b < "/sys/class/net/$SIM_M/statistics/tx_packets" &&
+			[ "$b" -ge "$1" ]
+	}
+	busywait 10000 _sim_tx_above $((a + $2))
+}
+
+# sim_send ID N: transmit N frames through the master (UDP to the
+# permanent neighbour of sim_ip; AF_PACKET from Python without one)
+sim_send()
+{
+	local id=$1 n=$2 i dst
+
+	dst=10.$((($1 >> 8) & 255)).$(($1 & 255)).2
+	sim_m "$id"
+	if [ "${SIM_IP_ON[$id]:-}" = "$SIM_M" ]; then
+		for ((i = 0; i < n; i++)); do
+			echo x > "/dev/udp/$dst/9"
+		done 2>/dev/null
+	else
+		python3 "$SIM_TX" "$SIM_M" "$n" > /dev/null 2>&1
+	fi
+}
+
+# sim_tx_counts ID: SIM_TX_COUNT[LOWER]=tx_packets of the registered lowers
+sim_tx_counts()
+{
+	local l v
+
+	declare -gA SIM_TX_COUNT=()
+	sim_lower_names "$1"
+	for l in "${SIM_LOWERS[@]}"; do
+		sim_d "$1" "$l"
+		[ -n "$SIM_D" ] || continue
+		v=
+		read -r v 2>/dev/null < "/sys/class/net/$SIM_D/statistics/tx_packets"
+		[ -n "$v" ] && SIM_TX_COUNT[$l]=$v
+	done
+}
+
+# sim_active ID [N]: which lower transmit uses, from the data path: send N
+# (16) frames on the master and see whose tx counter took them. Sets
+# SIM_ACTIVE to the lower ("standby", "p1", ...) or "none".
 sim_active()
 {
-	local id=$1 n=${2:-64} m before after b a l
+	local id=$1 n=${2:-16} l
+	local -A before=()
 
-	m=$(sim_master "$id")
-	before=$(sim_tx_all "$id")
-	python3 "$SIM_TX" "$m" "$n" > /dev/null 2>&1
-	after=$(sim_tx_all "$id")
-	for a in $after; do
-		l=${a%%=*}
-		for b in $before; do
-			[ "${b%%=*}" = "$l" ] || continue
-			if [ $((${a#*=} - ${b#*=})) -ge "$n" ]; then
-				echo "$l"
-				return 0
-			fi
-		done
+	sim_tx_counts "$id"
+	for l in "${!SIM_TX_COUNT[@]}"; do
+		before[$l]=${SIM_TX_COUNT[$l]}
 	done
-	echo none
+	sim_send "$id" "$n"
+	sim_tx_counts "$id"
+	SIM_ACTIVE=none
+	for l in "${!SIM_TX_COUNT[@]}"; do
+		[ -n "${before[$l]:-}" ] || continue
+		if [ $((SIM_TX_COUNT[$l] - before[$l])) -ge "$n" ]; then
+			SIM_ACTIVE=$l
+			return 0
+		fi
+	done
 }
 
 _sim_active_is()
 {
-	[ "$(sim_active "$1" 16)" = "$2" ]
+	sim_active "$1"
+	[ "$SIM_ACTIVE" = "$2" ]
 }
 
 # sim_wait_active ID LOWER [timeout_ms]: until transmit goes through LOWER
@@ -267,6 +368,16 @@ sim_senders_stop()
 	echo "$total"
 }
 
+_sim_cpus_present()
+{
+	local c n=0
+
+	for c in /sys/devices/system/cpu/cpu[0-9]*; do
+		n=$((n + 1))
+	done
+	[ "$n" -ge "$1" ]
+}
+
 # sim_online_cpus N: bring CPUs online up to N (hot-adding vCPUs through
 # the host when the guest has fewer); prints how many are online
 sim_online_cpus()
@@ -287,6 +398,7 @@ for c in json.load(sys.stdin):
 			[ "$n" -ge "$want" ] && break
 			host_cmd qmp device_add "$c" > /dev/null && n=$((n + 1))
 		done
+		busywait 5000 _sim_cpus_present "$n"
 	fi
 	for c in /sys/devices/system/cpu/cpu[0-9]*/online; do
 		[ -w "$c" ] && echo 1 > "$c" 2>/dev/null

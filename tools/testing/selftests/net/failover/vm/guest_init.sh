@@ -32,14 +32,17 @@ stty -F /dev/ttyS1 raw -echo 2>/dev/null
 
 echo "ft-guest: up after $(cut -d' ' -f1 /proc/uptime)s," \
 	"modules=$FT_MODULES hotplug=$FT_HOTPLUG"
-for t in $FT_TESTS; do
-	echo "ft-guest: start $t.sh" > /dev/kmsg
-	echo "ft-guest: running $t.sh"
-	timeout -k 5 "$FT_TEST_TIMEOUT" bash "$FT_TESTDIR/$t.sh" 2>&1 |
+# FT_TESTS holds script paths; results are named after the script
+for path in $FT_TESTS; do
+	t=${path##*/}
+	t=${t%.sh}
+	echo "ft-guest: start $t" > /dev/kmsg
+	echo "ft-guest: running $t"
+	timeout -k 5 "$FT_TEST_TIMEOUT" bash "$path" 2>&1 |
 		tee "$OUT/results/$t.ktap"
 	rc=${PIPESTATUS[0]}
 	echo "$rc" > "$OUT/results/$t.rc"
-	echo "ft-guest: end $t.sh rc=$rc" > /dev/kmsg
+	echo "ft-guest: end $t rc=$rc" > /dev/kmsg
 done
 
 dmesg > "$OUT/dmesg.txt"

@@ -532,15 +532,19 @@ def main():
     args = ap.parse_args()
 
     env = read_env()
-    tests = []
+    tests = []  # (name, path)
     for t in args.tests.replace(" ", ",").split(","):
         t = t.strip()
         if not t:
             continue
-        t = t[:-3] if t.endswith(".sh") else t
-        if not os.path.exists(os.path.join(TESTDIR, t + ".sh")):
-            ap.error("no test %s.sh in %s" % (t, TESTDIR))
-        tests.append(t)
+        if "/" in t:  # a script given by path (e.g. the demo)
+            path = os.path.abspath(t)
+        else:
+            path = os.path.join(TESTDIR, t if t.endswith(".sh") else t + ".sh")
+        if not os.path.isfile(path):
+            ap.error("no test script %s" % path)
+        tests.append((os.path.basename(path)[:-3] if path.endswith(".sh")
+                      else os.path.basename(path), path))
 
     out = os.path.abspath(args.out or os.path.join(
         ROOT, ".cache", "vm-runs",
@@ -560,10 +564,11 @@ def main():
     with open(os.path.join(out, "run.env"), "w") as f:
         f.write("FT_TESTS='%s'\nFT_MODULES=%s\nFT_HOTPLUG=%s\n"
                 "FT_TESTDIR='%s'\nFT_TEST_TIMEOUT=%d\nFT_SHELL=%d\n"
-                % (" ".join(tests), args.modules, args.hotplug, TESTDIR,
+                % (" ".join(p for _, p in tests), args.modules,
+                   args.hotplug, TESTDIR,
                    args.test_timeout, int(args.shell)))
     log("out=%s modules=%s hotplug=%s tests=%s (prepared in %.1fs)"
-        % (out, args.modules, args.hotplug, ",".join(tests),
+        % (out, args.modules, args.hotplug, ",".join(n for n, _ in tests),
            time.monotonic() - t0))
 
     sock_dir = tempfile.mkdtemp(prefix="ftvm-")
@@ -666,7 +671,7 @@ def main():
     total = {"pass": 0, "fail": 0, "skip": 0}
     lines = ["TAP version 13", "1..%d" % (len(tests) + 1)]
     failed_any = False
-    for i, t in enumerate(tests, 1):
+    for i, (t, _) in enumerate(tests, 1):
         path = os.path.join(results, t + ".ktap")
         rcpath = os.path.join(results, t + ".rc")
         rc = None

@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every test from a fresh machine: setup, build, lint, the CRC check of
+# the built modules on the host, then the guest selftests with our modules
+# (ACPI hotplug: every script; native PCIe hotplug: the hotplug scripts).
+# Every KTAP result is counted; the last line is
+#
+#   N passed, N failed, N skipped
+#
+# and the exit status is non-zero when anything failed.
+#
+#   scripts/check.sh [--serial] [--stock]
+#	--serial   run the two guests one after the other (default: both
+#	           at once, one per core)
+#	--stock    also run the guest suite with Debian's stock modules, for
+#	           comparison (reported, not counted)
+#
+# Logs: .cache/check/ (console, dmesg and KTAP of each guest run).
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FT=$ROOT/tools/testing/selftests/net/failover
+LOG=$ROOT/.cache/check
+SERIAL=0
+STOCK=0
+for a in "$@"; do
+	case $a in
+	--serial) SERIAL=1;;
+	--stock) STOCK=1;;
+	*) echo "usage: $0 [--serial] [--stock]" >&2; exit 2;;
+	esac
+done
+
+pass=0
+fail=0
+skip=0
+start=$(date +%s)
+
+note()
+{
+	echo "check: $*"
+}
+
+# step <name> <command...>: one result, from the command's exit status
+step()
+{
+	local name=$1 log=$LOG/$1.log rc
+	shift
+
+	"$@" > "$log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "ok - $name"
+		pass=$((pass + 1))
+	else
+		echo "not ok - $name (exit $rc, last lines of $log:)"
+		tail -n 15 "$log" | sed 's/^/#   /'
+		fail=$((fail + 1))
+	fi
+	return "$rc"
+}
+
+# count_ktap <file>: add the leaf results of a KTAP file to the totals
+count_ktap()
+{
+	local p f s
+
+	p=$(grep -cE '^ok [0-9]+' "$1" | head -n 1)
+	s=$(grep -cE '^ok [0-9]+ .*# *SKIP' "$1" | head -n 1)
+	f=$(grep -cE '^not ok [0-9]+' "$1" | head -n 1)
+	pass=$((pass + p - s))
+	skip=$((skip + s))
+	fail=$((fail + f))
+}
+
+# count_vm <out dir> <run_vm exit status>: add a guest run's totals (its
+# summary counts each test case, a crashed script and the console check)
+count_vm()
+{
+	local out=$1 rc=$2 line p f s
+
+	line=$(grep -E '^# run_vm: .* passed, ' "$out/results.ktap" 2>/dev/null)
+	if [ -z "$line" ]; then
+		echo "not ok - guest run $out produced no summary (exit $rc)"
+		fail=$((fail + 1))
+		return
+	fi
+	read -r p f s < <(sed -E \
+		's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/' \
+		<<< "$line")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	skip=$((skip + s))
+	if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		grep -E '^(# )?not ok|^#   ' "$out/results.ktap" | sed 's/^/  /'
+		if [ "$f" -eq 0 ]; then	# non-zero exit with nothing failed
+			fail=$((fail + 1))
+		fi
+	fi
+	echo "${line#\# }"
+}
+
+rm -rf "$LOG"
+mkdir -p "$LOG"
+
+note "setup"
+step setup "$ROOT/scripts/setup.sh" || {
+	echo "$pass passed, $fail failed, $skip skipped"
+	exit 1
+}
+# shellcheck source=/dev/null
+. "$ROOT/.cache/env"
+
+note "build"
+built=1
+step build make -C "$ROOT" modules || built=0
+
+if make -C "$ROOT" -n lint > /dev/null 2>&1; then
+	note "lint"
+	step lint make -C "$ROOT" lint
+fi
+
+note "symvers (host)"
+"$FT/symvers.sh" "$ROOT" > "$LOG/symvers.ktap" 2>&1
+sed 's/^/  /' "$LOG/symvers.ktap" | grep -E '^  (ok|not ok)|FAIL'
+count_ktap "$LOG/symvers.ktap"
+
+if [ "$built" = 1 ]; then
+	runs=("acpi:all" "native:hotplug_qmp,pci_remove")
+	[ "$STOCK" = 1 ] && runs+=("acpi:all:stock")
+	pids=()
+	for r in "${runs[@]}"; do
+		IFS=: read -r hp tests mods <<< "$r"
+		mods=${mods:-ours}
+		out=$LOG/vm-$mods-$hp
+		args=(--modules "$mods" --hotplug "$hp" --quiet --out "$out"
+		      --timeout 900)
+		[ "$tests" = all ] || args+=(--tests "$tests")
+		note "guest: modules=$mods hotplug=$hp tests=$tests"
+		if [ "$SERIAL" = 1 ]; then
+			"$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
+			echo $? > "$out.rc"
+		else
+			("$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
+			 echo $? > "$out.rc") &
+			pids+=($!)
+		fi
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid"
+	done
+	for r in "${runs[@]}"; do
+		IFS=: read -r hp tests mods <<< "$r"
+		mods=${mods:-ours}
+		out=$LOG/vm-$mods-$hp
+		if [ "$mods" = stock ]; then	# for comparison only
+			grep -E '^# run_vm:' "$out/results.ktap" 2>/dev/null |
+				sed 's/^# /  (not counted) /'
+			continue
+		fi
+		count_vm "$out" "$(cat "$out.rc" 2>/dev/null || echo 1)"
+	done
+else
+	echo "not ok - guest selftests (modules did not build)"
+	fail=$((fail + 1))
+fi
+
+note "done in $(($(date +%s) - start)) s, logs in $LOG"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,393 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Concurrent churn on simulated failover groups (nfosim.ko) while frames
+# are sent through the masters from every CPU (pktgen threads and an
+# AF_PACKET sender) and received on the lowers: lower registration,
+# carrier, MTU (with refusals), renames, namespace moves, master up/down,
+# promiscuity, VLANs on the master, and whole groups created and deleted.
+# Afterwards every group must settle into a coherent state, everything
+# must unload, and the kernel must not have complained (the runner scans
+# the console; a debug kernel adds lockdep, KASAN, kmemleak, refcount
+# tracking).
+#
+# Environment: SIM_STRESS_SECS (60) how long the churn runs,
+# SIM_STRESS_GROUPS (4) persistent groups, SIM_STRESS_CPUS (2) CPUs to
+# have online (vCPUs are hot-added through the host when missing).
+
+ALL_TESTS="
+	stress_setup
+	stress_churn
+	stress_settle
+	stress_teardown
+"
+
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+source "$FT_DIR/nfosim/nfosim_lib.sh"
+
+require_root_cmds ip python3 modinfo
+nfosim_setup
+
+SECS=${SIM_STRESS_SECS:-60}
+NGROUPS=${SIM_STRESS_GROUPS:-4}
+NCPUS=${SIM_STRESS_CPUS:-2}
+FIRST=11
+CHURN_ID=99
+NS=simstress
+STATE=/tmp/simstress
+MTUS=(1280 1500 4000 9000 1500)
+declare -a GROUPS_=()
+declare -a WORKERS=()
+PKTGEN=0
+
+for ((g = FIRST; g < FIRST + NGROUPS; g++)); do
+	GROUPS_+=("$g")
+done
+
+# ---------------------------------------------------------------- workers
+
+# Each worker loops until the deadline and counts what it did in
+# $STATE/NAME (attempts; refusals are expected and not counted apart).
+worker_begin()
+{
+	ft_now
+	W_END=$((FT_NOW + SECS * 1000))
+	W_N=0
+}
+
+worker_more()
+{
+	((W_N % 8)) || ft_now
+	[ "$FT_NOW" -lt "$W_END" ]
+}
+
+worker_end()
+{
+	echo "$W_N" > "$STATE/$1"
+}
+
+pick_group()
+{
+	W_G=${GROUPS_[RANDOM % NGROUPS]}
+}
+
+pick_lower()
+{
+	local l=(standby p1 p2)
+
+	pick_group
+	W_L=${l[RANDOM % 3]}
+}
+
+w_register()
+{
+	worker_begin
+	while worker_more; do
+		pick_lower
+		sim_set "$W_G" "$W_L" registered 0
+		sim_set "$W_G" "$W_L" registered 1
+		W_N=$((W_N + 2))
+	done 2> /dev/null
+	worker_end register
+}
+
+w_carrier()
+{
+	worker_begin
+	while worker_more; do
+		pick_lower
+		sim_set "$W_G" "$W_L" carrier $((RANDOM % 2))
+		W_N=$((W_N + 1))
+	done 2> /dev/null
+	worker_end carrier
+}
+
+w_rx()
+{
+	local k=(ucast bcast mcast)
+
+	worker_begin
+	while worker_more; do
+		pick_lower
+		sim_set "$W_G" "$W_L" rx "64 ${k[RANDOM % 3]}"
+		W_N=$((W_N + 64))
+	done 2> /dev/null
+	worker_end rx
+}
+
+w_mtu()
+{
+	worker_begin
+	while worker_more; do
+		pick_group
+		sim_m "$W_G"
+		case $((RANDOM % 6)) in
+		0)	sim_set "$W_G" p1 fail_mtu Y;;
+		1)	sim_set "$W_G" p1 fail_mtu N;;
+		2)	sim_set "$W_G" p2 max_mtu $((RANDOM % 2 ? 1500 : 9000));;
+		3)	sim_d "$W_G" p1
+			ip link set dev "$SIM_D" mtu 1400;;
+		*)	ip link set dev "$SIM_M" mtu "${MTUS[RANDOM % 5]}";;
+		esac
+		W_N=$((W_N + 1))
+	done > /dev/null 2>&1
+	worker_end mtu
+}
+
+w_rename()
+{
+	worker_begin
+	while worker_more; do
+		pick_lower
+		sim_d "$W_G" "$W_L"
+		[ -n "$SIM_D" ] &&
+			ip link set dev "$SIM_D" name "r${W_G}${W_L}x$((W_N % 3))"
+		W_N=$((W_N + 1))
+	done > /dev/null 2>&1
+	worker_end rename
+}
+
+w_netns()
+{
+	worker_begin
+	while worker_more; do
+		pick_lower
+		sim_d "$W_G" "$W_L"
+		if [ -n "$SIM_D" ] && ip link set dev "$SIM_D" netns "$NS"; then
+			ip -n "$NS" link set dev "$SIM_D" netns 1
+		fi
+		W_N=$((W_N + 1))
+	done > /dev/null 2>&1
+	worker_end netns
+}
+
+w_master()
+{
+	local onoff=(on off)
+
+	worker_begin
+	while worker_more; do
+		pick_group
+		sim_m "$W_G"
+		case $((RANDOM % 5)) in
+		0)	ip link set dev "$SIM_M" down
+			sim_up "$W_G";;
+		1)	ip link set dev "$SIM_M" promisc "${onoff[RANDOM % 2]}";;
+		2)	ip link set dev "$SIM_M" allmulticast "${onoff[RANDOM % 2]}";;
+		3)	ip link add link "$SIM_M" name "v$W_G" type vlan id "$W_G";;
+		4)	ip link del "v$W_G";;
+		esac
+		W_N=$((W_N + 1))
+	done > /dev/null 2>&1
+	worker_end master
+}
+
+# A group created and deleted over and over, with a primary and traffic.
+w_churn()
+{
+	worker_begin
+	while worker_more; do
+		sim_new "$CHURN_ID" && sim_add "$CHURN_ID" 1 &&
+			sim_up "$CHURN_ID"
+		sim_set "$CHURN_ID" p1 rx "32 bcast"
+		sim_del "$CHURN_ID"
+		W_N=$((W_N + 1))
+	done > /dev/null 2>&1
+	worker_end churn
+}
+
+start_worker()
+{
+	"$1" &
+	WORKERS+=($!)
+}
+
+# ---------------------------------------------------------------- traffic
+
+pktgen_setup()
+{
+	local t c g i=0
+
+	modprobe pktgen 2> /dev/null && [ -w /proc/net/pktgen/pgctrl ] ||
+		return 1
+	for t in /proc/net/pktgen/kpktgend_*; do
+		c=${t##*_}
+		echo rem_device_all > "$t"
+		for g in "${GROUPS_[@]}"; do
+			# every thread sends on every other master
+			[ $(((g + c) % 2)) = 0 ] || continue
+			sim_m "$g"
+			echo "add_device $SIM_M@$c" > "$t" || continue
+			{
+				echo "count 0"
+				echo "clone_skb 0"
+				echo "pkt_size 64"
+				echo "delay 0"
+				echo "dst_mac $SIM_PEER_MAC"
+				echo "dst 10.0.$g.2"
+				[ $((i++ % 2)) = 0 ] && echo "xmit_mode queue_xmit"
+			} > "/proc/net/pktgen/$SIM_M@$c" 2> /dev/null
+		done
+	done
+}
+
+# pktgen stops a device when it loses carrier or goes down: restart it
+# until the deadline.
+w_pktgen()
+{
+	worker_begin
+	while worker_more; do
+		echo start > /proc/net/pktgen/pgctrl
+		W_N=$((W_N + 1))
+		ft_sleep 0.05
+	done 2> /dev/null
+	worker_end pktgen_runs
+}
+
+# ------------------------------------------------------------------ tests
+
+stress_setup()
+{
+	local g n
+
+	rm -rf "$STATE"
+	mkdir -p "$STATE"
+	ip netns del "$NS" 2> /dev/null
+	ip netns add "$NS"
+	defer ip netns del "$NS"
+	n=$(sim_online_cpus "$NCPUS")
+	for g in "${GROUPS_[@]}"; do
+		sim_new "$g" && sim_add "$g" 1 && sim_add "$g" 2 && sim_up "$g"
+		check_err $? "group $g not set up"
+		sim_check_group "$g" standby p1 || break
+		has_upper "$(sim_dev "$g" p2)"
+		check_fail $? "group $g: second primary p2 enslaved"
+	done
+	pktgen_setup && PKTGEN=1
+	log_test "setup: $NGROUPS groups, $n CPUs, pktgen $PKTGEN"
+}
+
+stress_churn()
+{
+	local tx0=0 tx1=0 g v f summary="" total=0 sent
+
+	for g in "${GROUPS_[@]}"; do
+		tx0=$((tx0 + $(dev_stat "$(sim_master "$g")" tx_packets)))
+	done
+	[ "$PKTGEN" = 1 ] && start_worker w_pktgen
+	sim_senders_start 1 "@${GROUPS_[0]}"
+	for f in w_register w_carrier w_rx w_mtu w_rename w_netns w_master \
+		 w_churn; do
+		start_worker "$f"
+	done
+	for v in "${WORKERS[@]}"; do
+		wait "$v"
+	done
+	[ "$PKTGEN" = 1 ] && echo stop > /proc/net/pktgen/pgctrl
+	sent=$(sim_senders_stop)
+	WORKERS=()
+	for f in "$STATE"/*; do
+		read -r v < "$f"
+		summary+=" ${f##*/}=$v"
+		[ "${f##*/}" = pktgen_runs ] || [ "${f##*/}" = rx ] ||
+			total=$((total + v))
+	done
+	for g in "${GROUPS_[@]}"; do
+		tx1=$((tx1 + $(dev_stat "$(sim_master "$g")" tx_packets)))
+	done
+	ktap_info "churn for ${SECS}s:$summary"
+	ktap_info "frames through the masters: $((tx1 - tx0)) (AF_PACKET $sent)"
+	[ "$total" -gt 0 ]
+	check_err $? "no operation was carried out"
+	[ $((tx1 - tx0)) -gt 0 ]
+	check_err $? "no frame went through the masters"
+	log_test "churn: $total control operations under traffic"
+}
+
+# Put everything back and check that every group is coherent: the master
+# has the standby and exactly one of the two primaries (the other one was
+# refused as a second primary), transmit uses that primary, MTUs agree.
+find_primary()
+{
+	local l
+
+	P=
+	for l in p1 p2; do
+		sim_d "$1" "$l"
+		is_upper "$SIM_D" "$SIM_M" && P=$l
+	done
+}
+
+stress_settle()
+{
+	local g l m p other orphans=0
+
+	ip netns del "$NS"
+	for g in "${GROUPS_[@]}"; do
+		for l in standby p1 p2; do
+			sim_set "$g" "$l" fail_mtu N
+			sim_set "$g" "$l" max_mtu 9000
+			sim_set "$g" "$l" carrier 1
+			sim_set "$g" "$l" registered 1
+		done
+		sim_m "$g"
+		m=$SIM_M
+		ip link set dev "$m" promisc off allmulticast off
+		ip link del "v$g" 2> /dev/null
+		ip link set dev "$m" mtu 1500 || check_err 1 "$m refuses MTU 1500"
+		sim_up "$g"
+		find_primary "$g"
+		if [ -z "$P" ]; then
+			# Both primaries registered, neither enslaved: the one
+			# that was refused while the other held the slot is not
+			# taken when the slot frees. Registering again does it.
+			orphans=$((orphans + 1))
+			sim_set "$g" p1 registered 0
+			sim_set "$g" p1 registered 1
+			find_primary "$g"
+		fi
+		p=$P
+		other=p1
+		[ "$p" = p1 ] && other=p2
+		if [ -z "$p" ]; then
+			check_err 1 "group $g: no primary enslaved after settling"
+		else
+			sim_check_group "$g" standby "$p"
+			sim_d "$g" "$other"
+			has_upper "$SIM_D" &&
+				check_err 1 "group $g: $other ($SIM_D) has master $(dev_upper "$SIM_D")"
+			sim_wait_active "$g" "$p" ||
+				check_err 1 "group $g: transmit on $SIM_ACTIVE, want $p"
+		fi
+		for l in standby "$p"; do
+			sim_d "$g" "$l"
+			[ "$(dev_mtu "$SIM_D")" = 1500 ] ||
+				check_err 1 "group $g: $l MTU $(dev_mtu "$SIM_D")"
+		done
+		[ "$RET" = 0 ] || break
+	done
+	[ "$orphans" = 0 ] ||
+		ktap_info "$orphans group(s) had an eligible primary left unenslaved"
+	log_test "settle: every group has its standby and one primary, in use"
+}
+
+stress_teardown()
+{
+	local g
+
+	for g in "${GROUPS_[@]}"; do
+		sim_del "$g"
+		check_err $? "cannot delete group $g"
+	done
+	sim_del "$CHURN_ID" 2> /dev/null
+	[ "$PKTGEN" = 1 ] && rmmod pktgen
+	nfosim_unload
+	check_err $? "cannot unload nfosim"
+	sim_no_leftovers
+	check_err $? "left over: $(sim_netdevs | xargs)"
+	dmesg | grep -q 'unregister_netdevice: waiting'
+	check_fail $? "a netdev was waited for: $(dmesg | grep -m1 'unregister_netdevice: waiting')"
+	log_test "teardown: groups deleted, nfosim unloaded, nothing left"
+}
+
+run_tests
