@@ -906,6 +906,11 @@ static const struct ethtool_ops nfo_ethtool_ops = {
 
 /* ---- rtnetlink: kind "net_failover" ------------------------------------- */
 
+/* 6.1's nla_policy keeps .max in an s16: larger bounds need a range. */
+static const struct netlink_range_validation nfo_holddown_range = {
+	.max = NFO_HOLDDOWN_MAX_MS,
+};
+
 static const struct nla_policy nfo_policy[IFLA_NET_FAILOVER_MAX + 1] = {
 	[IFLA_NET_FAILOVER_PRIMARY]		= { .type = NLA_REJECT },
 	[IFLA_NET_FAILOVER_STANDBY]		= { .type = NLA_REJECT },
@@ -913,7 +918,7 @@ static const struct nla_policy nfo_policy[IFLA_NET_FAILOVER_MAX + 1] = {
 	[IFLA_NET_FAILOVER_SWITCHES]		= { .type = NLA_REJECT },
 	[IFLA_NET_FAILOVER_FORCE_STANDBY]	= NLA_POLICY_MAX(NLA_U8, 1),
 	[IFLA_NET_FAILOVER_HOLDDOWN_MS]		=
-		NLA_POLICY_MAX(NLA_U32, NFO_HOLDDOWN_MAX_MS),
+		NLA_POLICY_FULL_RANGE(NLA_U32, &nfo_holddown_range),
 	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
 	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_REJECT },
 };

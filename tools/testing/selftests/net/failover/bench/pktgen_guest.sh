@@ -181,6 +181,7 @@ unload_all()
 
 	for m in pktgen e1000e virtio_net net_failover failover; do
 		mod_loaded "$m" || continue
+		log "rmmod $m"
 		rmmod "$m" || return 1
 	done
 }

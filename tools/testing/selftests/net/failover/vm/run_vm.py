@@ -739,5 +739,10 @@ def main():
     return 1 if failed_any else 0
 
 
+def on_sigterm(signum, frame):
+    raise SystemExit(1)  # unwinds through main()'s cleanup: QEMU is killed
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_sigterm)
     sys.exit(main())
