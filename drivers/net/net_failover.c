@@ -907,7 +907,7 @@ static const struct ethtool_ops nfo_ethtool_ops = {
 /* ---- rtnetlink: kind "net_failover" ------------------------------------- */
 
 /* 6.1's nla_policy keeps .max in an s16: larger bounds need a range. */
-static const struct netlink_range_validation nfo_holddown_range = {
+static struct netlink_range_validation nfo_holddown_range = {
 	.max = NFO_HOLDDOWN_MAX_MS,
 };
 
