@@ -238,10 +238,23 @@ w_pktgen()
 	worker_begin
 	while worker_more; do
 		echo start > /proc/net/pktgen/pgctrl
-		W_N=$((W_N + 1))
+		W_N=$((W_N + 8))
 		ft_sleep 0.05
 	done 2> /dev/null
-	worker_end pktgen_runs
+	echo $((W_N / 8)) > "$STATE/pktgen_runs"
+}
+
+# Stop pktgen (its worker may be blocked in a run) and wait for the worker.
+pktgen_stop()
+{
+	local i
+
+	for ((i = 0; i < 50; i++)); do
+		echo stop > /proc/net/pktgen/pgctrl
+		kill -0 "$1" 2> /dev/null || break
+		ft_sleep 0.2
+	done
+	wait "$1"
 }
 
 # ------------------------------------------------------------------ tests
@@ -269,12 +282,15 @@ stress_setup()
 
 stress_churn()
 {
-	local tx0=0 tx1=0 g v f summary="" total=0 sent
+	local tx0=0 tx1=0 g v f summary="" total=0 sent pktgen_pid=
 
 	for g in "${GROUPS_[@]}"; do
 		tx0=$((tx0 + $(dev_stat "$(sim_master "$g")" tx_packets)))
 	done
-	[ "$PKTGEN" = 1 ] && start_worker w_pktgen
+	if [ "$PKTGEN" = 1 ]; then
+		w_pktgen &
+		pktgen_pid=$!
+	fi
 	sim_senders_start 1 "@${GROUPS_[0]}"
 	for f in w_register w_carrier w_rx w_mtu w_rename w_netns w_master \
 		 w_churn; do
@@ -283,7 +299,7 @@ stress_churn()
 	for v in "${WORKERS[@]}"; do
 		wait "$v"
 	done
-	[ "$PKTGEN" = 1 ] && echo stop > /proc/net/pktgen/pgctrl
+	[ -n "$pktgen_pid" ] && pktgen_stop "$pktgen_pid"
 	sent=$(sim_senders_stop)
 	WORKERS=()
 	for f in "$STATE"/*; do

@@ -21,6 +21,7 @@ ip link set lo up
 # room for a few seconds of frames when the vCPU is starved (the host
 # may be busy): a full socket would count as loss of the benchmark's own
 echo 8388608 > /proc/sys/net/core/rmem_max
+echo 8388608 > /proc/sys/net/core/wmem_max
 for m in $(cat /modules/order); do
 	insmod "/modules/$m" $(grep "^${m%.ko} " /modules/params |
 			       cut -d' ' -f2-) ||
@@ -41,6 +42,10 @@ if [ -z "$master" ]; then
 	echo "bench-guest: no failover master after 40s"
 	ls -l /sys/class/net/
 	dmesg | tail -30
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+	echo "fail no failover master:" \
+		"$(dmesg | grep -E 'virtio_net|failover' | tail -3 | tr '\n' '|')" \
+		> /dev/ttyS1
 	poweroff -f
 fi
 ip link set "$master" up

@@ -451,6 +451,25 @@ class Switch:
 # Guest image
 # ===================================================================
 
+def check_crcs(env, kodir):
+    """Symbols of KODIR's Module.symvers whose CRC differs from the
+    kernel headers' (the stock virtio_net checks them at load time)."""
+    def read(path):
+        crcs = {}
+        try:
+            with open(path) as f:
+                for line in f:
+                    w = line.split("\t")
+                    if len(w) >= 2:
+                        crcs[w[1]] = w[0]
+        except OSError:
+            pass
+        return crcs
+    ours = read(os.path.join(kodir, "Module.symvers"))
+    kern = read(os.path.join(env.get("KDIR", ""), "Module.symvers"))
+    return sorted(s for s, c in ours.items() if s in kern and kern[s] != c)
+
+
 def import_run_vm():
     sys.path.insert(0, VMDIR)
     try:
@@ -471,10 +490,20 @@ def ldd_libs(binary):
     return libs
 
 
-def build_initramfs(rv, env, out, mode, params):
+def build_initramfs(rv, env, out, mode, params, kodir):
     """Self-contained initramfs: busybox, python3.11 (builtins + os),
-    ethtool, the NIC modules (stock or ours) and the responder."""
-    _, tree = rv.prepare_modules(env, out, mode)
+    ethtool, the NIC modules (stock or ours, from KODIR) and the
+    responder."""
+    _, tree = rv.prepare_modules(env, out, "stock")
+    if mode == "ours":
+        for name, built in rv.OURS.items():
+            old = rv.find_module(tree, rv.STOCK_PATH[name])
+            if old:
+                os.unlink(os.path.join(tree, old))
+            shutil.copy2(os.path.join(kodir, built),
+                         os.path.join(tree, rv.STOCK_PATH[name]))
+        subprocess.run(["depmod", "-b", os.path.join(out, "modroot"),
+                        env["KVER"]], check=True)
     c = rv.Cpio()
     dirs = set()
 
@@ -566,6 +595,7 @@ class GuestCtl:
         self.cond = threading.Condition()
         self.replies = {}
         self.ready = False
+        self.failed = None
         self.closed = False
         self.next_id = 0
         self.lines = []
@@ -587,6 +617,8 @@ class GuestCtl:
                 with self.cond:
                     if line == "ready":
                         self.ready = True
+                    elif line.startswith("fail "):
+                        self.failed = line[5:]
                     elif line.startswith("R") and " " in line:
                         rid, _, rest = line.partition(" ")
                         self.replies[rid[1:]] = (rest, time.monotonic())
@@ -602,7 +634,7 @@ class GuestCtl:
         with self.cond:
             while not self.ready:
                 left = deadline - time.monotonic()
-                if left <= 0 or self.closed:
+                if left <= 0 or self.closed or self.failed:
                     return False
                 self.cond.wait(left)
         return True
@@ -919,7 +951,7 @@ class Bench:
         [(name, t)] in time order: lost frames are also counted per
         interval between them."""
         def phase(t):
-            name = "steady before"
+            name = "before the event"
             for n, tp in phases:
                 if tp is not None and t >= tp:
                     name = "after " + n
@@ -994,7 +1026,9 @@ class Bench:
             if g_lo <= s < g_hi:
                 k = pname(pid, vm.name)
                 via[k] = via.get(k, 0) + 1
-        g2h = {"sent": g_hi - g_lo - len(g_skip),
+        g2h_skips = [[a, b] for a, b in st.get("skipped", [])
+                     if b > g_lo and a < g_hi]
+        g2h = {"sent": g_hi - g_lo - len(g_skip), "skips": g2h_skips,
                "not_sent": len(g_skip), "lost": len(glost), "dup": gdup,
                "reord": greord, "via": via}
         if glost:
@@ -1054,6 +1088,8 @@ class Bench:
         self.sw.cmd("plug", vm=name)
         t = time.monotonic()
         if not vm.ctl.wait_ready(self.args.boot_timeout):
+            if vm.ctl.failed:
+                raise RuntimeError("%s: guest: %s" % (name, vm.ctl.failed))
             raise RuntimeError("%s: guest not ready after %ss (see "
                                "console-%s.log)" % (name,
                                                     self.args.boot_timeout,
@@ -1289,6 +1325,19 @@ COUNTER_ROWS = [
 ]
 
 
+PHASES = ["before the event", "after device_del", "after DEVICE_DELETED",
+          "after device_add", "after migrate", "after UNPLUG_PRIMARY",
+          "after wait-unplug done", "after src STOP", "after dst RESUME",
+          "after tx via primary"]
+
+
+def phase_order(label):
+    for i, p in enumerate(PHASES):
+        if label.startswith(p):
+            return (i, label)
+    return (len(PHASES), label)
+
+
 def aggregate(results):
     """{scenario: {mode: {...}}} with totals over cycles."""
     agg = {}
@@ -1301,12 +1350,11 @@ def aggregate(results):
         a = agg[k].setdefault(r["mode"], {
             "n": 0, "h2g_sent": 0, "h2g_lost": 0, "h2g_dup": 0,
             "h2g_reord": 0, "g2h_sent": 0, "g2h_lost": 0, "g2h_dup": 0,
-            "g2h_reord": 0, "where": {}, "guest": {}, "t_pri": [],
-            "phase": {}, "gphase": {}})
+            "g2h_reord": 0, "h2g_not_sent": 0, "g2h_not_sent": 0, "where": {}, "guest": {}, "phase": {}, "gphase": {}})
         a["n"] += 1
         for d in ("h2g", "g2h"):
-            for f in ("sent", "lost", "dup", "reord"):
-                a["%s_%s" % (d, f)] += r[d][f]
+            for f in ("sent", "lost", "dup", "reord", "not_sent"):
+                a["%s_%s" % (d, f)] += r[d].get(f, 0)
         for w, n in r["h2g"]["where"].items():
             a["where"][w] = a["where"].get(w, 0) + n
         for w, n in r["h2g"].get("lost_by_phase", {}).items():
@@ -1315,8 +1363,10 @@ def aggregate(results):
             a["gphase"][w] = a["gphase"].get(w, 0) + n
         for c, n in r["guest"].items():
             a["guest"][c] = a["guest"].get(c, 0) + n
-        if "add_to_tx_primary_s" in r:
-            a["t_pri"].append(r["add_to_tx_primary_s"])
+        for k in ("add_to_tx_primary_s", "unplug_s", "wait_unplug_s",
+                  "stop_to_resume_ms"):
+            if r.get(k) is not None:
+                a.setdefault(k, []).append(r[k])
     return order, agg
 
 
@@ -1351,35 +1401,45 @@ def table(results, modes, rate):
                          ("g2h_reord", "guest->host reordered")):
             rows.append(("  " + label, val("stock", f), val("ours", f),
                          False))
+        for f, label in (("h2g_not_sent", "host->guest not sent (switch "
+                          "late)"),
+                         ("g2h_not_sent", "guest->host not sent (guest "
+                          "stalled)")):
+            if any(val(m, f) for m in modes):
+                rows.append(("  " + label, val("stock", f), val("ours", f),
+                             False))
         for key, label in (("phase", "h2g lost "), ("gphase",
                                                      "g2h lost ")):
             wheres = sorted(set(w for m in modes if m in a
-                                for w in a[m][key]))
+                                for w in a[m][key]), key=phase_order)
             for w in wheres:
                 rows.append(("    " + label + w, *[
                     a[m][key].get(w, 0) if m in a else None
                     for m in ("stock", "ours")], False))
-        if any(a[m]["t_pri"] for m in modes if m in a):
-            def tp(m):
-                if m not in a or not a[m]["t_pri"]:
-                    return None
-                v = a[m]["t_pri"]
-                return sum(v) / len(v)
-            rows.append(("  %s -> guest tx via primary, s (mean)" % (
-                "RESUME" if k.startswith("migration") else "device_add"),
-                tp("stock"), tp("ours"), False))
+        mig = k.startswith("migration")
+        for key, label in (
+                ("unplug_s", "device_del -> DEVICE_DELETED, s (mean)"),
+                ("wait_unplug_s", "source wait-unplug, s (mean)"),
+                ("stop_to_resume_ms", "source STOP -> destination RESUME, "
+                                      "ms (mean)"),
+                ("add_to_tx_primary_s", "%s -> guest tx via primary, s "
+                 "(mean)" % ("RESUME" if mig else "device_add"))):
+            def mean(m):
+                v = a.get(m, {}).get(key)
+                return sum(v) / len(v) if v else None
+            if any(mean(m) is not None for m in modes):
+                rows.append(("  " + label, mean("stock"), mean("ours"),
+                             False))
         for key, label in COUNTER_ROWS:
             vs = [a[m]["guest"].get(key, 0) if m in a else None
                   for m in ("stock", "ours")]
             if any(vs) or key == "standby rx_nohandler":
                 rows.append(("  " + label, vs[0], vs[1], False))
-        sent = a.get("stock", a.get("ours"))
-        rows.append(("  frames sent h2g / g2h (stock)", "%d/%d" % (
+        rows.append(("  frames sent host->guest/guest->host", "%d/%d" % (
             a["stock"]["h2g_sent"], a["stock"]["g2h_sent"])
             if "stock" in a else None, "%d/%d" % (
                 a["ours"]["h2g_sent"], a["ours"]["g2h_sent"])
             if "ours" in a else None, False))
-        del sent
 
     def cell(v):
         if v is None:
@@ -1451,6 +1511,10 @@ def parse_args(argv):
                     help="global limit in seconds (default 1500)")
     ap.add_argument("--holddown-ms", type=int, default=None,
                     help="holddown_ms module parameter of ours")
+    ap.add_argument("--ko-dir", default=ROOT,
+                    help="tree holding ours (net/core/failover.ko, "
+                         "drivers/net/net_failover.ko, Module.symvers); "
+                         "default: the repository root after make")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--json", help="result file (default OUT/results.json)")
     args = ap.parse_args(argv)
@@ -1493,9 +1557,15 @@ def main(argv):
             return 2
     if "ours" in args.modules:
         for f in rv.OURS.values():
-            if not os.path.exists(os.path.join(ROOT, f)):
+            if not os.path.exists(os.path.join(args.ko_dir, f)):
                 log("setup: %s missing: run make" % f)
                 return 2
+        bad = check_crcs(env, args.ko_dir)
+        if bad:
+            log("setup: ours exports %s with CRCs other than the kernel's "
+                "(stock virtio_net would refuse them): rebuild with make"
+                % ", ".join(bad))
+            return 2
 
     bench = Bench(args, env, rv)
     out = os.path.abspath(args.out or os.path.join(
@@ -1529,7 +1599,8 @@ def main(argv):
             params["net_failover"] = "holddown_ms=%d" % args.holddown_ms
         for mode in args.modules:
             bench.initrd[mode] = build_initramfs(
-                rv, env, out, mode, params if mode == "ours" else {})
+                rv, env, out, mode, params if mode == "ours" else {},
+                args.ko_dir)
         log("initramfs ready in %.1fs; out=%s" % (time.monotonic() - t,
                                                     out))
         bench.sw = Switch(args.sndbuf)

@@ -416,6 +416,58 @@ def print_options(recs):
 
 # ------------------------------------------------------------ main
 
+def crc_mismatch(env, ko):
+    """Exported symbols of KO whose MODVERSIONS CRC differs from the
+    kernel headers' Module.symvers (the stock virtio_net.ko would refuse
+    to load against it); [] if they match or cannot be checked."""
+    symvers = os.path.join(env.get("KDIR", ""), "Module.symvers")
+    if not os.path.exists(symvers):
+        return []
+    want = {}
+    with open(symvers) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 2:
+                want[w[1]] = int(w[0], 16)
+    try:
+        nm = subprocess.run(["nm", ko], stdout=subprocess.PIPE, text=True,
+                            check=True).stdout
+        secs = {}
+        for sec in ("__kcrctab", "__kcrctab_gpl"):
+            dump = subprocess.run(["objdump", "-s", "-j", sec, ko],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL,
+                                  text=True).stdout
+            data = b""
+            for line in dump.splitlines():
+                # " 0000 c24a338c 399b6ad1            .J3.9.j."
+                w = line.split()
+                if not w or len(w[0]) < 4 or not all(
+                        c in "0123456789abcdef" for c in w[0]):
+                    continue
+                hexpart = line[len(line) - len(line.lstrip()):]
+                hexpart = hexpart[len(w[0]):len(w[0]) + 36]
+                data += bytes.fromhex(hexpart.replace(" ", ""))
+            secs[sec] = data
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    bad = []
+    for line in nm.splitlines():
+        w = line.split()
+        if len(w) != 3 or not w[2].startswith("__crc_"):
+            continue
+        sym, off = w[2][len("__crc_"):], int(w[0], 16)
+        for data in secs.values():
+            if off + 4 <= len(data):
+                crc = int.from_bytes(data[off:off + 4], "little")
+                break
+        else:
+            continue
+        if sym in want and want[sym] != crc:
+            bad.append("%s 0x%08x (headers 0x%08x)" % (sym, crc, want[sym]))
+    return bad
+
+
 def md5(path):
     with open(path, "rb") as f:
         return hashlib.md5(f.read()).hexdigest()
@@ -450,6 +502,9 @@ def main():
                     help="frames in each event-count round "
                     "(default 20000, --quick 5000)")
     ap.add_argument("--no-events", action="store_true")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip the bonding (active-backup) over dummy "
+                    "reference (first boot only)")
     ap.add_argument("--no-options", action="store_true",
                     help="skip the clone_skb/burst acceptance check")
     ap.add_argument("--virtio-tx", default="timer",
@@ -465,6 +520,9 @@ def main():
                     help=argparse.SUPPRESS)
     ap.add_argument("--pkt-size", type=int, default=60,
                     help="pktgen pkt_size (60 = 64-byte frames with FCS)")
+    ap.add_argument("--ours-dir", metavar="DIR",
+                    help="take failover.ko and net_failover.ko from DIR "
+                    "instead of the build at the repo root")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--json", help="results file (default OUT/results.json)")
     ap.add_argument("--timeout", type=float,
@@ -509,9 +567,16 @@ def main():
     ours = {}
     for name, rel in rv.OURS.items():
         src = os.path.join(ROOT, rel)
+        if args.ours_dir:
+            src = os.path.join(args.ours_dir, os.path.basename(rel))
         if "ours" in blocks and not os.path.exists(src):
             raise SystemExit("pktgen_bench: %s missing: run make" % src)
         if os.path.exists(src):
+            bad = crc_mismatch(env, src)
+            if bad and "ours" in blocks:
+                raise SystemExit("pktgen_bench: %s: CRCs differ from "
+                                 "Module.symvers, virtio_net.ko would not "
+                                 "load it: %s" % (src, "; ".join(bad)))
             shutil.copy2(src, os.path.join(ours_dir, name + ".ko"))
             ours[name] = {"md5": md5(src), "mtime": time.strftime(
                 "%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(src)))}
@@ -562,13 +627,14 @@ def main():
                         "PG_PKT_SIZE=%d\nPG_STANDBY_VIA=%s\n"
                         "PG_OURS_DIR=/ftest/out/ours\nPG_FAILOVERCTL='%s'\n"
                         "PG_EVENTS=%d\nPG_CLONE=%d\nPG_BLOCK0=%d\nPG_TRACE=%d\n"
-                        "PG_GRAPH=%d\nPG_GUEST_TIMEOUT=%d\n"
+                        "PG_GRAPH=%d\nPG_GUEST_TIMEOUT=%d\nPG_REFERENCE=%d\n"
                         % (" ".join(bl), " ".join(paths), " ".join(qdiscs),
                            rounds, secs, event_pkts, args.pkt_size,
                            args.standby_via, fctl, 0 if args.no_events else 1,
                            0 if args.no_options else 1,
                            sum(len(b) for b in boots[:bi]),
-                           int(args.trace), int(args.graph), limit))
+                           int(args.trace), int(args.graph), limit,
+                           0 if args.no_reference else 1))
             if os.path.exists(results_path):
                 os.unlink(results_path)
             log("boot %d/%d: blocks %s (limit %.0fs), out=%s"

@@ -117,7 +117,7 @@ roles()
 {
 	local p d l has
 
-	MASTER= STANDBY= PRIMARY=
+	MASTER='' STANDBY='' PRIMARY=''
 	for p in /sys/class/net/*; do
 		d=${p##*/}
 		if [ "$p/device/driver" -ef "$E1000E_DRV" ]; then
@@ -400,7 +400,7 @@ accepts()
 
 clone_check()
 {
-	local dev role mode ok p
+	local dev role ok p
 
 	for role in master primary standby; do
 		case $role in
@@ -452,11 +452,22 @@ graph()
 	echo 0 > "$T/tracing_on"
 	echo function_graph > "$T/current_tracer" || return 0
 	echo __dev_queue_xmit > "$T/set_graph_function"
+	# Hook only the transmit path: patching every function under TCG
+	# takes long.
+	{
+		echo ':mod:net_failover'
+		for g in '*xmit*' '*qdisc*' '*pick_tx*' '*skb*' '*features*' \
+			 '*flow*' '*hash*' '*rcu_read*' '*bh*' '*spin*' '*e1000*' \
+			 '*virtnet*' '*virtqueue*' '*fq_codel*' '*blackhole*'; do
+			echo "$g"
+		done
+	} > "$T/set_ftrace_filter" 2>/dev/null
 	echo 0 > "$T/max_graph_depth"
+	echo 1024 > "$T/buffer_size_kb"
 	echo 0 > "$T/options/funcgraph-irqs" 2>/dev/null
 	echo > "$T/trace"
 	echo 1 > "$T/tracing_on"
-	pg_count "$2" 50
+	pg_count "$2" 20
 	echo 0 > "$T/tracing_on"
 	# the last complete top-level __dev_queue_xmit block
 	awk -v ctx="$CTX role=$1 dev=$2" '
@@ -468,6 +479,7 @@ graph()
 		END { printf "# %s\n%s", ctx, last }' "$T/trace" > "$f"
 	echo nop > "$T/current_tracer"
 	echo > "$T/set_graph_function"
+	echo > "$T/set_ftrace_filter"
 	log "graph: $f"
 }
 
@@ -496,13 +508,84 @@ go_path()
 	waitfor 20000 probe_via
 }
 
+# ------------------------------------------------------------ rounds
+
+# measure MASTERDEV LOWERDEV: event counts (once per CTX key), then
+# PG_ROUNDS timed master/lower pairs in ABBA order. Uses CTX, MODS,
+# path, qd.
+measure()
+{
+	local mdev=$1 ldev=$2 r role dev order q0
+
+	if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] && [ "$PG_EVENTS" = 1 ]
+	then
+		count_events master "$mdev"
+		count_events lower "$ldev"
+		if [ "${PG_GRAPH:-0}" = 1 ] && [ "$qd" = blackhole ]; then
+			graph master "$mdev"
+			graph lower "$ldev"
+		fi
+		EVENTS_DONE[$MODS/$path/$qd]=1
+	fi
+	for ((r = 0; r < PG_ROUNDS; r++)); do
+		if ((r % 2)); then
+			order="lower master"
+		else
+			order="master lower"
+		fi
+		for role in $order; do
+			[ $role = master ] && dev=$mdev || dev=$ldev
+			qd_pkts "$ldev"
+			q0=$QD
+			pg_timed "$dev" "$PG_SECS" || log "round on $dev failed"
+			qd_pkts "$ldev"
+			rec "round $CTX role=$role dev=$dev r=$r" \
+			    "pps=$PPS pkts=$PKTS usec=$USEC" \
+			    "errors=$ERRS lower_pkts=$((QD - q0))"
+			log "$MODS $path $qd r$r $role $dev:" \
+			    "$PPS pps ($PKTS in ${USEC}us," \
+			    "$ERRS errors, lower saw $((QD - q0)))"
+		done
+	done
+}
+
+# The same measurement on an in-tree stacked device, for scale: a
+# bonding master (active-backup) over a dummy lower with a blackhole
+# root qdisc. Independent of the failover modules: once per boot.
+reference()
+{
+	local b=pgbond0 d=pgdummy0
+
+	modprobe dummy numdummies=0 && modprobe bonding max_bonds=0 || {
+		log "no dummy/bonding module: no reference"
+		return 0
+	}
+	ip link add "$d" type dummy &&
+		ip link add "$b" type bond mode active-backup miimon 100 &&
+		ip link set "$d" master "$b" &&
+		ip link set "$d" up && ip link set "$b" up &&
+		waitfor 5000 carrier "$b" || {
+			log "bond over dummy did not come up: no reference"
+			return 0
+		}
+	local MODS=ref path=bond qd=blackhole
+	set_qdisc "$d" blackhole
+	CTX="block=$bi mods=ref path=bond how=active-backup qdisc=blackhole"
+	CTX+=" lower_qdisc=blackhole"
+	measure "$b" "$d"
+	ip link del "$b"
+	ip link del "$d"
+	rmmod bonding dummy 2>/dev/null
+}
+
 # ------------------------------------------------------------ main
 
 : > "$RES"
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
 echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
-rec "meta kernel=$(uname -r) cpus=$(nproc) qdisc_default=$(cat /proc/sys/net/core/default_qdisc)"
+rec "meta kernel=$(uname -r) cpus=$(nproc)" \
+    "qdisc_default=$(cat /proc/sys/net/core/default_qdisc)"
 log "blocks=\"$PG_BLOCKS\" paths=\"$PG_PATHS\" qdiscs=\"$PG_QDISCS\"" \
     "rounds=$PG_ROUNDS secs=$PG_SECS"
 
@@ -518,8 +601,7 @@ for MODS in $PG_BLOCKS; do
 	    "primary=$PRIMARY srcversion=$SRCVERSION taint=$TAINT"
 	log "block $bi: $MODS master=$MASTER standby=$STANDBY primary=$PRIMARY" \
 	    "srcversion=$SRCVERSION taint=$TAINT"
-	if [ -z "${EVENTS_DONE[$MODS]:-}" ] && [ "$PG_EVENTS" = 1 ] &&
-	   [ -z "$EVENTS" ]; then
+	if [ "$PG_EVENTS" = 1 ] && [ -z "$EVENTS" ]; then
 		setup_events
 	fi
 	if [ -z "${CLONE_DONE[$MODS]:-}" ] && [ "$PG_CLONE" = 1 ]; then
@@ -535,43 +617,17 @@ for MODS in $PG_BLOCKS; do
 		for qd in $PG_QDISCS; do
 			set_qdisc "$lower" "$qd" ||
 				die "cannot set qdisc $qd on $lower"
-			qdname=$(tc qdisc show dev "$lower" root | awk '{print $2; exit}')
+			qdname=$(tc qdisc show dev "$lower" root |
+				awk '{print $2; exit}')
 			CTX="block=$bi mods=$MODS path=$path how=$how qdisc=$qd"
 			CTX+=" lower_qdisc=$qdname"
-			if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] &&
-			   [ "$PG_EVENTS" = 1 ]; then
-				count_events master "$MASTER"
-				count_events lower "$lower"
-				if [ "${PG_GRAPH:-0}" = 1 ]; then
-					graph master "$MASTER"
-					graph lower "$lower"
-				fi
-				EVENTS_DONE[$MODS/$path/$qd]=1
-			fi
-			for ((r = 0; r < PG_ROUNDS; r++)); do
-				if ((r % 2)); then
-					order="lower master"
-				else
-					order="master lower"
-				fi
-				for role in $order; do
-					[ $role = master ] && dev=$MASTER || dev=$lower
-					qd_pkts "$lower"
-					q0=$QD
-					pg_timed "$dev" "$PG_SECS" ||
-						log "round on $dev failed"
-					qd_pkts "$lower"
-					rec "round $CTX role=$role dev=$dev r=$r" \
-					    "pps=$PPS pkts=$PKTS usec=$USEC" \
-					    "errors=$ERRS lower_pkts=$((QD - q0))"
-					log "$MODS $path $qd r$r $role $dev:" \
-					    "$PPS pps ($PKTS in ${USEC}us," \
-					    "$ERRS errors, lower saw $((QD - q0)))"
-				done
-			done
+			measure "$MASTER" "$lower"
 			set_qdisc "$lower" default
 		done
 	done
+	if [ "$bi" = 1 ] && [ "${PG_REFERENCE:-1}" = 1 ]; then
+		reference
+	fi
 	now_ms
 	rec "block_end n=$bi mods=$MODS secs=$(((NOW - t0) / 1000))"
 done

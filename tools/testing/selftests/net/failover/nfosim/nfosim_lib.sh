@@ -228,7 +228,7 @@ sim_up()
 }
 
 # sim_master_tx_grows ID N: the master's tx_packets grows by N while we
-# watch (for up to 10 s): the background senders are running
+# watch (up to 60 s: Python starts slowly under TCG over 9p)
 sim_master_tx_grows()
 {
 	local a b
@@ -240,7 +240,7 @@ sim_master_tx_grows()
 		read -r b < "/sys/class/net/$SIM_M/statistics/tx_packets" &&
 			[ "$b" -ge "$1" ]
 	}
-	busywait 10000 _sim_tx_above $((a + $2))
+	busywait 60000 _sim_tx_above $((a + $2))
 }
 
 # sim_send ID N: transmit N frames through the master (UDP to the

@@ -103,6 +103,11 @@ def prepare_modules(env, out, mode):
     failover modules are replaced by the ones built at the repo root."""
     kver = env["KVER"]
     src = os.path.join(env["KIMG"], "lib", "modules", kver)
+    if not find_module(src, "kernel/drivers/net/virtio_net.ko"):
+        # kbuild's "make clean" with M=<repo> deletes every *.ko below it
+        raise SystemExit("run_vm: %s has no virtio_net module: unpack it "
+                         "again (rm %s/.done; scripts/setup.sh)"
+                         % (src, env["KIMG"]))
     base = os.path.join(out, "modroot")
     tree = os.path.join(base, "lib", "modules", kver)
     if os.path.exists(base):
