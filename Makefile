@@ -4,6 +4,8 @@
 #
 #   make                 build failover.ko and net_failover.ko (W=1)
 #   make lint            checkpatch --strict, sparse (C=2), kernel-doc
+#   make tools           failoverctl, the iproute2 plugin, vf-steer-probe
+#   make docs            Documentation/networking/*.rst with docutils
 #   make demo            boot a guest: pairing, unplug and replug (README)
 #   make check           every test, ending in "N passed, N failed"
 #   make clean
@@ -15,9 +17,11 @@ KSRC ?= $(ROOT)/.cache/linux-source-6.1
 SELFTESTS := $(ROOT)/tools/testing/selftests/net/failover
 
 SOURCES := net/core/failover.c drivers/net/net_failover.c \
+	   drivers/net/net_failover_trace.h include/uapi/linux/net_failover.h \
 	   include/net/failover.h include/net/net_failover.h
 
-.PHONY: all modules lint checkpatch sparse kerneldoc demo check clean setup
+.PHONY: all modules lint checkpatch sparse kerneldoc demo check clean setup \
+	tools docs
 
 all: modules
 
@@ -48,5 +52,17 @@ demo:
 check:
 	@$(ROOT)/scripts/check.sh
 
+tools:
+	$(MAKE) -C $(ROOT)/tools/net/failover
+	$(MAKE) -C $(ROOT)/tools/net/failover/iproute2
+	$(MAKE) -C $(ROOT)/tools/net/failover/probe
+
+docs:
+	@$(ROOT)/scripts/build-docs.sh
+
+# Not kbuild's "clean": with M= it deletes every *.ko below the tree,
+# the Debian kernel unpacked in .cache/ included.
 clean:
-	$(MAKE) -C $(KDIR) M=$(ROOT) clean
+	find $(ROOT)/net $(ROOT)/drivers -type f \( -name '*.o' -o -name '*.ko' \
+		-o -name '.*.cmd' -o -name '*.mod' -o -name '*.mod.c' \) -delete
+	rm -f $(ROOT)/Module.symvers $(ROOT)/modules.order $(ROOT)/.*.cmd

@@ -129,6 +129,17 @@ if make -C "$ROOT" -n lint > /dev/null 2>&1; then
 	step lint make -C "$ROOT" lint
 fi
 
+note "tools and documentation"
+step tools make -C "$ROOT" tools
+step tools-selfcheck make -C "$ROOT/tools/net/failover/iproute2" check
+step docs make -C "$ROOT" docs
+
+note "host tests"
+# The VF steering probe against its software model (netns, veth, bridge).
+"$FT/host/vf_steer_probe.sh" > "$LOG/vf_steer_probe.ktap" 2>&1
+grep -E '^(ok|not ok)' "$LOG/vf_steer_probe.ktap" | sed 's/^/  /'
+count_ktap "$LOG/vf_steer_probe.ktap"
+
 note "symvers (host)"
 "$FT/symvers.sh" "$ROOT" > "$LOG/symvers.ktap" 2>&1
 sed 's/^/  /' "$LOG/symvers.ktap" | grep -E '^  (ok|not ok)|FAIL'

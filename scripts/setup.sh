@@ -53,7 +53,9 @@ if [ ! -d "$KDIR" ]; then
 fi
 
 KIMG=$CACHE/kernel/$KVER
-if [ ! -f "$KIMG/.done" ]; then
+# The marker alone is not trusted: the module tree must be complete.
+if [ ! -f "$KIMG/.done" ] ||
+   [ -z "$(find "$KIMG/lib/modules/$KVER/kernel/drivers/net" -name 'virtio_net.ko*' 2>/dev/null)" ]; then
 	echo "setup: fetching linux-image-$KVER"
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download "linux-image-$KVER" >/dev/null 2>&1 ||

@@ -12,80 +12,74 @@
 #include <linux/netdevice.h>
 #include <linux/tracepoint.h>
 
+#ifndef NFO_REASON_DEFINED
+#define NFO_REASON_DEFINED
 /* Why the active lower was (re)considered. */
-#define NFO_REASONS					\
-	EM(NFO_REASON_LOWER_REGISTER, "lower_register")	\
-	EM(NFO_REASON_LOWER_UNREGISTER, "lower_unregister")	\
-	EM(NFO_REASON_LOWER_GOING_DOWN, "lower_going_down")	\
-	EM(NFO_REASON_LINK_CHANGE, "link_change")	\
-	EM(NFO_REASON_MASTER_UP, "master_up")		\
-	EM(NFO_REASON_MASTER_DOWN, "master_down")	\
-	EM(NFO_REASON_PRIMARY_READY, "primary_ready")	\
-	EMe(NFO_REASON_CONFIG, "config")
-
-#ifndef NFO_REASON_ENUM
-#define NFO_REASON_ENUM
-#undef EM
-#undef EMe
-#define EM(a, b)	a,
-#define EMe(a, b)	a
-enum nfo_reason { NFO_REASONS };
+enum nfo_reason {
+	NFO_REASON_LOWER_REGISTER,
+	NFO_REASON_LOWER_UNREGISTER,
+	NFO_REASON_LOWER_GOING_DOWN,
+	NFO_REASON_LINK_CHANGE,
+	NFO_REASON_MASTER_UP,
+	NFO_REASON_MASTER_DOWN,
+	NFO_REASON_PRIMARY_READY,
+	NFO_REASON_CONFIG,
+};
 #endif
 
-#undef EM
-#undef EMe
-#define EM(a, b)	TRACE_DEFINE_ENUM(a);
-#define EMe(a, b)	TRACE_DEFINE_ENUM(a);
-NFO_REASONS
-#undef EM
-#undef EMe
-#define EM(a, b)	{ a, b },
-#define EMe(a, b)	{ a, b }
+TRACE_DEFINE_ENUM(NFO_REASON_LOWER_REGISTER);
+TRACE_DEFINE_ENUM(NFO_REASON_LOWER_UNREGISTER);
+TRACE_DEFINE_ENUM(NFO_REASON_LOWER_GOING_DOWN);
+TRACE_DEFINE_ENUM(NFO_REASON_LINK_CHANGE);
+TRACE_DEFINE_ENUM(NFO_REASON_MASTER_UP);
+TRACE_DEFINE_ENUM(NFO_REASON_MASTER_DOWN);
+TRACE_DEFINE_ENUM(NFO_REASON_PRIMARY_READY);
+TRACE_DEFINE_ENUM(NFO_REASON_CONFIG);
 
 TRACE_EVENT(net_failover_lower,
-	TP_PROTO(const struct net_device *dev, const struct net_device *lower,
-		 bool standby, bool joined),
-	TP_ARGS(dev, lower, standby, joined),
-	TP_STRUCT__entry(
-		__string(dev, dev->name)
-		__string(lower, lower->name)
-		__field(int, lower_ifindex)
-		__field(bool, standby)
-		__field(bool, joined)
-	),
-	TP_fast_assign(
-		__assign_str(dev, dev->name);
-		__assign_str(lower, lower->name);
-		__entry->lower_ifindex = lower->ifindex;
-		__entry->standby = standby;
-		__entry->joined = joined;
-	),
-	TP_printk("dev=%s %s=%s ifindex=%d %s", __get_str(dev),
-		  __entry->standby ? "standby" : "primary", __get_str(lower),
-		  __entry->lower_ifindex,
-		  __entry->joined ? "registered" : "unregistered")
-);
+	    TP_PROTO(const struct net_device *dev,
+		     const struct net_device *lower, bool standby,
+		     bool joined),
+	    TP_ARGS(dev, lower, standby, joined),
+	    TP_STRUCT__entry(__string(dev, dev->name)
+			     __string(lower, lower->name)
+			     __field(int, lower_ifindex)
+			     __field(bool, standby)
+			     __field(bool, joined)),
+	    TP_fast_assign(__assign_str(dev, dev->name);
+			   __assign_str(lower, lower->name);
+			   __entry->lower_ifindex = lower->ifindex;
+			   __entry->standby = standby;
+			   __entry->joined = joined;),
+	    TP_printk("dev=%s %s=%s ifindex=%d %s", __get_str(dev),
+		      __entry->standby ? "standby" : "primary",
+		      __get_str(lower), __entry->lower_ifindex,
+		      __entry->joined ? "registered" : "unregistered"));
 
 TRACE_EVENT(net_failover_active,
-	TP_PROTO(const struct net_device *dev, const struct net_device *old,
-		 const struct net_device *new, int reason),
-	TP_ARGS(dev, old, new, reason),
-	TP_STRUCT__entry(
-		__string(dev, dev->name)
-		__string(old, old ? old->name : "none")
-		__string(new, new ? new->name : "none")
-		__field(int, reason)
-	),
-	TP_fast_assign(
-		__assign_str(dev, dev->name);
-		__assign_str(old, old ? old->name : "none");
-		__assign_str(new, new ? new->name : "none");
-		__entry->reason = reason;
-	),
-	TP_printk("dev=%s old=%s new=%s reason=%s", __get_str(dev),
-		  __get_str(old), __get_str(new),
-		  __print_symbolic(__entry->reason, NFO_REASONS))
-);
+	    TP_PROTO(const struct net_device *dev,
+		     const struct net_device *old,
+		     const struct net_device *new, int reason),
+	    TP_ARGS(dev, old, new, reason),
+	    TP_STRUCT__entry(__string(dev, dev->name)
+			     __string(old, old ? old->name : "none")
+			     __string(new, new ? new->name : "none")
+			     __field(int, reason)),
+	    TP_fast_assign(__assign_str(dev, dev->name);
+			   __assign_str(old, old ? old->name : "none");
+			   __assign_str(new, new ? new->name : "none");
+			   __entry->reason = reason;),
+	    TP_printk("dev=%s old=%s new=%s reason=%s", __get_str(dev),
+		      __get_str(old), __get_str(new),
+		      __print_symbolic(__entry->reason,
+				       { NFO_REASON_LOWER_REGISTER, "lower_register" },
+				       { NFO_REASON_LOWER_UNREGISTER, "lower_unregister" },
+				       { NFO_REASON_LOWER_GOING_DOWN, "lower_going_down" },
+				       { NFO_REASON_LINK_CHANGE, "link_change" },
+				       { NFO_REASON_MASTER_UP, "master_up" },
+				       { NFO_REASON_MASTER_DOWN, "master_down" },
+				       { NFO_REASON_PRIMARY_READY, "primary_ready" },
+				       { NFO_REASON_CONFIG, "config" })));
 
 #endif /* _NET_FAILOVER_TRACE_H */
 

@@ -154,7 +154,7 @@ modules_under_test()
 		*)	log_skip "FT_MODULES unset";;
 		esac
 	done
-	log_test "loaded failover modules are the ${FT_MODULES:-?} ones"
+	log_test "loaded failover modules: ${FT_MODULES:-?}"
 }
 
 run_tests

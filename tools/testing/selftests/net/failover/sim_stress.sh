@@ -81,6 +81,8 @@ pick_lower()
 
 w_register()
 {
+	local name=register$1
+
 	worker_begin
 	while worker_more; do
 		pick_lower
@@ -88,18 +90,20 @@ w_register()
 		sim_set "$W_G" "$W_L" registered 1
 		W_N=$((W_N + 2))
 	done 2> /dev/null
-	worker_end register
+	worker_end "$name"
 }
 
 w_carrier()
 {
+	local name=carrier$1
+
 	worker_begin
 	while worker_more; do
 		pick_lower
 		sim_set "$W_G" "$W_L" carrier $((RANDOM % 2))
 		W_N=$((W_N + 1))
 	done 2> /dev/null
-	worker_end carrier
+	worker_end "$name"
 }
 
 w_rx()
@@ -198,7 +202,7 @@ w_churn()
 
 start_worker()
 {
-	"$1" &
+	"$@" &
 	WORKERS+=($!)
 }
 
@@ -292,9 +296,10 @@ stress_churn()
 		pktgen_pid=$!
 	fi
 	sim_senders_start 1 "@${GROUPS_[0]}"
-	for f in w_register w_carrier w_rx w_mtu w_rename w_netns w_master \
-		 w_churn; do
-		start_worker "$f"
+	for f in "w_register 1" "w_register 2" "w_carrier 1" "w_carrier 2" \
+		 w_rx w_mtu w_rename w_netns w_master w_churn; do
+		# shellcheck disable=SC2086 # function and its argument
+		start_worker $f
 	done
 	for v in "${WORKERS[@]}"; do
 		wait "$v"

@@ -451,6 +451,14 @@ class Switch:
 # Guest image
 # ===================================================================
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
 def check_crcs(env, kodir):
     """Symbols of KODIR's Module.symvers whose CRC differs from the
     kernel headers' (the stock virtio_net checks them at load time)."""
@@ -1045,6 +1053,7 @@ class Bench:
                 by[k] = by.get(k, 0) + 1
             g2h["lost_by_phase"] = by
         res = {"kind": kind, "policy": policy, "mode": sess.mode,
+               "loadavg": loadavg(),
                "hotplug": sess.hotplug, "vm": vm.name,
                "duration": round(t_end - w0["t"], 2),
                "h2g": h2g, "g2h": g2h,
@@ -1384,6 +1393,7 @@ def fmt_ratio(s, o):
 
 def table(results, modes, rate):
     order, agg = aggregate(results)
+    loads = [r["loadavg"] for r in results if r.get("loadavg") is not None]
     rows = []
     for k in order:
         a = agg[k]
@@ -1452,6 +1462,9 @@ def table(results, modes, rate):
     w0 = max(len(r[0]) for r in rows) + 2
     lines = ["Failover loss benchmark: %g frames/s each way; totals over "
              "the cycles of each scenario" % rate,
+             "host load average (1 min) at the end of the windows: "
+             "min %.1f, max %.1f (2 cores)" % (min(loads), max(loads))
+             if loads else "",
              "%-*s %10s %10s %10s %10s" % (w0, "scenario / metric", "stock",
                                           "ours", "ours/stock", "ours-stock"),
              "-" * (w0 + 44)]

@@ -247,7 +247,8 @@ def summarize(recs):
     groups = {}
     for r in rounds:
         key = (r["mods"], r["path"], r["qdisc"])
-        g = groups.setdefault(key, {"master": [], "lower": [], "pairs": {},
+        g = groups.setdefault(key, {"master": [], "lower": [],
+                                    "master_sx": [], "pairs": {},
                                     "short": 0, "errors": 0,
                                     "lower_qdisc": r.get("lower_qdisc"),
                                     "how": r.get("how")})
@@ -266,6 +267,7 @@ def summarize(recs):
             "lower_qdisc": g["lower_qdisc"], "standby_how": g["how"],
             "master_pps": spread(g["master"]),
             "lower_pps": spread(g["lower"]),
+            "master_start_xmit_pps": spread(g["master_sx"]),
             "ratio": spread(ratios),
             "rounds_not_via_lower": g["short"],
             "pktgen_errors": g["errors"],
@@ -325,7 +327,8 @@ def print_tables(summary, cross, events, opts, roles):
     hdr = ("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
            % ("mods", "path", "qdisc", "lower_qd", "master kpps",
               "lower kpps", "master/lower", "n",
-              " instr/frame lower +master" if ns else ""))
+              " instr/frame lower +master (master pass in the core, "
+              "driver's ndo_start_xmit)" if ns else ""))
     w(hdr)
     w("-" * (len(hdr) - 1) + "\n")
     for s in summary:
@@ -339,6 +342,9 @@ def print_tables(summary, cross, events, opts, roles):
             il = 1e9 / ns / s["lower_pps"]["median"]
             im = 1e9 / ns / s["master_pps"]["median"]
             ins = " %11.0f %+7.0f" % (il, im - il)
+            if s.get("master_start_xmit_pps"):
+                isx = 1e9 / ns / s["master_start_xmit_pps"]["median"]
+                ins += " = core %+4.0f + ndo %+4.0f" % (im - isx, isx - il)
         w("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
             s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
             fmt_spread(s["master_pps"]), fmt_spread(s["lower_pps"]),
@@ -502,6 +508,10 @@ def main():
                     help="frames in each event-count round "
                     "(default 20000, --quick 5000)")
     ap.add_argument("--no-events", action="store_true")
+    ap.add_argument("--no-start-xmit", action="store_true",
+                    help="skip the rounds with pktgen start_xmit on the "
+                    "master (they split its cost into the core's pass "
+                    "and the driver's ndo_start_xmit)")
     ap.add_argument("--no-reference", action="store_true",
                     help="skip the bonding (active-backup) over dummy "
                     "reference (first boot only)")
@@ -547,9 +557,9 @@ def main():
     if any(b not in ("stock", "ours") for b in blocks):
         ap.error("--blocks takes stock and ours")
     rounds = args.rounds or (2 if args.quick else 3)
-    secs = args.secs or ((0.5 if args.quick else 1.0) if icount else
+    secs = args.secs or ((0.3 if args.quick else 1.0) if icount else
                          (1.5 if args.quick else 3.0))
-    event_pkts = args.event_pkts or (5000 if args.quick else 20000)
+    event_pkts = args.event_pkts or (2000 if args.quick else 20000)
     paths = [p for p in args.paths.split(",") if p]
     qdiscs = [q for q in args.qdiscs.split(",") if q]
 
@@ -604,9 +614,13 @@ def main():
                          else c for c in cmd) + "\n")
 
     boots = [blocks] if args.layout == "swap" else [[b] for b in blocks]
+    # Guest seconds per block, and a generous limit per boot: under
+    # icount and on a loaded host a guest second can take several.
     per_block = (len(paths) * len(qdiscs) *
-                 (rounds * 2 * (secs + 1.0) + (0 if args.no_events else 12))
+                 (rounds * 3 * (secs + 0.5) +
+                  (0 if args.no_events else 4 + event_pkts / 2000.0))
                  + 40)
+    slowdown = 6 if icount else 2
     results_path = os.path.join(out, "pktgen_results.txt")
     recs = []
     statuses = []
@@ -620,7 +634,7 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     try:
         for bi, bl in enumerate(boots):
-            limit = args.timeout or (60 + per_block * len(bl)) * 2
+            limit = args.timeout or 120 + per_block * len(bl) * slowdown
             with open(os.path.join(out, "pktgen.env"), "w") as f:
                 f.write("PG_BLOCKS='%s'\nPG_PATHS='%s'\nPG_QDISCS='%s'\n"
                         "PG_ROUNDS=%d\nPG_SECS=%s\nPG_EVENT_PKTS=%d\n"
@@ -628,13 +642,15 @@ def main():
                         "PG_OURS_DIR=/ftest/out/ours\nPG_FAILOVERCTL='%s'\n"
                         "PG_EVENTS=%d\nPG_CLONE=%d\nPG_BLOCK0=%d\nPG_TRACE=%d\n"
                         "PG_GRAPH=%d\nPG_GUEST_TIMEOUT=%d\nPG_REFERENCE=%d\n"
+                        "PG_SX=%d\n"
                         % (" ".join(bl), " ".join(paths), " ".join(qdiscs),
                            rounds, secs, event_pkts, args.pkt_size,
                            args.standby_via, fctl, 0 if args.no_events else 1,
                            0 if args.no_options else 1,
                            sum(len(b) for b in boots[:bi]),
                            int(args.trace), int(args.graph), limit,
-                           0 if args.no_reference else 1))
+                           0 if args.no_reference else 1,
+                           0 if args.no_start_xmit else 1))
             if os.path.exists(results_path):
                 os.unlink(results_path)
             log("boot %d/%d: blocks %s (limit %.0fs), out=%s"

@@ -252,11 +252,12 @@ pgset()
 # pg_prepare DEV COUNT: bind DEV to thread 0, 64-byte frames, queue_xmit,
 # every frame a new skb unless CLONE says otherwise
 CLONE=0
+XMODE=queue_xmit
 pg_prepare()
 {
 	echo "rem_device_all" > "$PG/kpktgend_0" || return 1
 	echo "add_device $1" > "$PG/kpktgend_0" || return 1
-	pgset "$1" "xmit_mode queue_xmit" &&
+	pgset "$1" "xmit_mode $XMODE" &&
 		pgset "$1" "count $2" &&
 		pgset "$1" "pkt_size $PG_PKT_SIZE" &&
 		pgset "$1" "clone_skb $CLONE" &&
@@ -527,17 +528,23 @@ measure()
 		fi
 		EVENTS_DONE[$MODS/$path/$qd]=1
 	fi
+	# master_sx: pktgen start_xmit on the master, which calls its
+	# ndo_start_xmit directly: the difference to "master" is the core's
+	# pass over the master, the difference to "lower" the driver's.
 	for ((r = 0; r < PG_ROUNDS; r++)); do
+		order="master lower"
+		[ "${PG_SX:-1}" = 1 ] && order="master master_sx lower"
 		if ((r % 2)); then
 			order="lower master"
-		else
-			order="master lower"
+			[ "${PG_SX:-1}" = 1 ] && order="lower master_sx master"
 		fi
 		for role in $order; do
-			[ $role = master ] && dev=$mdev || dev=$ldev
+			[ $role = lower ] && dev=$ldev || dev=$mdev
+			[ $role = master_sx ] && XMODE=start_xmit
 			qd_pkts "$ldev"
 			q0=$QD
 			pg_timed "$dev" "$PG_SECS" || log "round on $dev failed"
+			XMODE=queue_xmit
 			qd_pkts "$ldev"
 			rec "round $CTX role=$role dev=$dev r=$r" \
 			    "pps=$PPS pkts=$PKTS usec=$USEC" \
