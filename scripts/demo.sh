@@ -28,7 +28,8 @@ echo "== setup"
 "$ROOT/scripts/setup.sh"
 if [ "$MODULES" = ours ]; then
 	echo "== build"
-	make -C "$ROOT" modules > "$ROOT/.cache/demo-build.log" 2>&1 || {
+	{ make -C "$ROOT" modules && make -C "$ROOT" tools; } \
+		> "$ROOT/.cache/demo-build.log" 2>&1 || {
 		tail -n 30 "$ROOT/.cache/demo-build.log"
 		exit 1
 	}

@@ -13,6 +13,7 @@ ALL_TESTS="
 	mtu_rules
 	renames
 	netns_moves
+	duplicate_mac_groups
 	module_unload
 "
 
@@ -269,6 +270,31 @@ netns_moves()
 	[ "$(ip -n "$ns" -o link | grep -vc ': lo:')" = 0 ]
 	check_err $? "devices left in $ns: $(ip -n "$ns" -o link | xargs)"
 	log_test "netns: lowers released when moved, taken back on return"
+}
+
+# Two groups with the same MAC (two paravirtual devices misconfigured
+# with one address): each master keeps its own standby, and no master
+# becomes a lower of the other.
+duplicate_mac_groups()
+{
+	local m1 m2 s2
+
+	sim_new 10
+	check_err $? "group 10 not created"
+	sim_mac 10
+	echo "11 $SIM_MAC" > "$NFOSIM/new_group"
+	check_err $? "group 11 (same MAC) not created"
+	m1=$(sim_master 10) m2=$(sim_master 11) s2=$(sim_dev 11 standby)
+	has_upper "$m2"
+	check_fail $? "master $m2 of group 11 is a lower of $(dev_upper "$m2")"
+	has_upper "$m1"
+	check_fail $? "master $m1 of group 10 is a lower of $(dev_upper "$m1")"
+	sim_check_group 10 standby
+	is_upper "$s2" "$m2"
+	check_err $? "standby $s2 of group 11 has master '$(dev_upper "$s2")', want $m2"
+	sim_del 11
+	sim_del 10
+	log_test "two groups with one MAC: each master keeps its own standby"
 }
 
 module_unload()

@@ -8,6 +8,11 @@
 # shellcheck source=../lib.sh
 source "$(dirname "$(readlink -f "$0")")/../lib.sh"
 
+# Our tools, built on the host before the boot: the iproute2 plugin makes
+# Debian's own "ip -d link" print the net_failover attributes.
+TOOLS=$(readlink -f "$(dirname "$(readlink -f "$0")")/../../../../../net/failover")
+[ -f "$TOOLS/iproute2/link_net_failover.so" ] && export IP_LIB_DIR=$TOOLS/iproute2
+
 banner()
 {
 	echo
@@ -33,6 +38,13 @@ show()
 	fi
 	echo "# \$ ip -d link"
 	ip -d link | sed 's/^/#   /'
+	[ -n "$m" ] || return 0
+	echo "# \$ ethtool -S $m"
+	ethtool -S "$m" | sed 's/^/#   /'
+	if [ -x "$TOOLS/failoverctl" ]; then
+		echo "# \$ failoverctl show"
+		"$TOOLS/failoverctl" show | sed 's/^/#   /'
+	fi
 }
 
 ktap_print_header
@@ -46,6 +58,7 @@ busywait 15000 triple_formed
 rc=$?
 master_up_with_addr
 wait_primary_carrier
+ping -c 3 -i 0.3 -W 2 10.0.2.2 > /dev/null 2>&1
 show
 ktap_result $rc "master/standby/primary formed automatically"
 
@@ -53,6 +66,7 @@ banner "host: QMP device_del hostdev0 (primary hot-unplug, $FT_HOTPLUG)"
 echo "# host: $(host_cmd device_del hostdev0)"
 busywait 10000 standby_only
 rc=$?
+ping -c 3 -i 0.3 -W 2 10.0.2.2 > /dev/null 2>&1
 show
 ktap_result $rc "primary unplugged, master keeps the standby"
 
@@ -61,6 +75,7 @@ echo "# host: $(host_cmd device_add hostdev0)"
 busywait 20000 triple_formed
 rc=$?
 wait_primary_carrier
+ping -c 3 -i 0.3 -W 2 10.0.2.2 > /dev/null 2>&1
 show
 ktap_result $rc "primary replugged and enslaved again"
 [ "$ft_fails" -eq 0 ]
