@@ -30,9 +30,7 @@ G2H_MAGIC = b"FOG1"
 PKT = _struct.Struct("<4sIQ")
 PAD = b"\0" * 48
 NET = "/sys/class/net"
-# polled every POLL seconds; STATS only when the host asks
-POLLED = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
-          "rx_nohandler", "rx_missed_errors")
+# the counters reported to the host
 STATS = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
          "rx_nohandler", "rx_errors", "tx_errors", "rx_missed_errors",
          "rx_fifo_errors", "rx_over_errors", "tx_fifo_errors",
@@ -110,46 +108,91 @@ def ethtool_stats(dev):
     return res
 
 
+# struct rtnl_link_stats64 (6.1), IFLA_STATS64 of RTM_NEWLINK
+STATS64 = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors",
+           "tx_errors", "rx_dropped", "tx_dropped", "multicast",
+           "collisions", "rx_length_errors", "rx_over_errors",
+           "rx_crc_errors", "rx_frame_errors", "rx_fifo_errors",
+           "rx_missed_errors", "tx_aborted_errors", "tx_carrier_errors",
+           "tx_fifo_errors", "tx_heartbeat_errors", "tx_window_errors",
+           "rx_compressed", "tx_compressed", "rx_nohandler")
+NLMSG = _struct.Struct("=IHHII")
+IFINFO = _struct.Struct("=BxHiII")
+RTA = _struct.Struct("=HH")
+U64S = _struct.Struct("=%dQ" % len(STATS64))
+RTM_NEWLINK, RTM_GETLINK, NLMSG_DONE, NLMSG_ERROR = 16, 18, 3, 2
+IFLA_IFNAME, IFLA_MASTER, IFLA_STATS64 = 3, 10, 23
+
+
 class Devices:
-    """Counters of all network devices; gone ones keep their last values."""
+    """Counters of all network devices; gone ones keep their last values.
+    One RTM_GETLINK dump reads them all (one ndo_get_stats64 per device;
+    a sysfs file per counter would cost one each, and e1000e reads its
+    statistics registers every time)."""
 
     def __init__(self):
         self.devs = {}  # ifindex -> dict
+        self.drivers = {}
+        self.nl = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW, 0)
+        self.nl.bind((0, 0))
+        self.seq = 0
 
-    def poll(self, now, keys=POLLED):
+    def links(self):
+        self.seq += 1
+        self.nl.send(NLMSG.pack(NLMSG.size + IFINFO.size, RTM_GETLINK,
+                                0x301, self.seq, 0) +
+                     IFINFO.pack(0, 0, 0, 0, 0))
+        out = []
+        while True:
+            data = self.nl.recv(1 << 16)
+            off = 0
+            while off + NLMSG.size <= len(data):
+                ln, typ, _, seq, _ = NLMSG.unpack_from(data, off)
+                if ln < NLMSG.size:
+                    return out
+                if typ in (NLMSG_DONE, NLMSG_ERROR):
+                    return out
+                if typ == RTM_NEWLINK and seq == self.seq:
+                    idx = IFINFO.unpack_from(data, off + NLMSG.size)[2]
+                    link = {"ifindex": idx}
+                    a = off + NLMSG.size + IFINFO.size
+                    while a + RTA.size <= off + ln:
+                        alen, atyp = RTA.unpack_from(data, a)
+                        if alen < RTA.size:
+                            break
+                        body = data[a + RTA.size:a + alen]
+                        if atyp == IFLA_IFNAME:
+                            link["name"] = body.rstrip(b"\0").decode()
+                        elif atyp == IFLA_MASTER:
+                            link["master"] = _struct.unpack("=i", body)[0]
+                        elif atyp == IFLA_STATS64 and len(body) >= U64S.size:
+                            link["stats"] = dict(zip(STATS64,
+                                                     U64S.unpack_from(body)))
+                        a += (alen + 3) & ~3
+                    out.append(link)
+                off += (ln + 3) & ~3
+
+    def poll(self, now):
+        links = [l for l in self.links() if l.get("name") != "lo"]
+        masters = set(l["master"] for l in links if "master" in l)
         seen = set()
-        try:
-            names = os.listdir(NET)
-        except OSError:
-            names = []
-        for name in names:
-            if name == "lo":
-                continue
-            base = NET + "/" + name
-            idx = read(base + "/ifindex")
-            if idx is None:
-                continue
-            idx = int(idx)
+        for l in links:
+            idx = l["ifindex"]
             d = self.devs.get(idx)
-            if d is None or d["name"] != name:
+            if d is None or d["name"] != l.get("name"):
                 d = self.devs.setdefault(idx, {"ifindex": idx,
                                                "first": now, "stats": {}})
-                d["name"] = name
-                d["driver"] = link_name(base + "/device/driver")
-            master = link_name(base + "/master")
-            if master:
+                d["name"] = l.get("name")
+                d["driver"] = link_name(NET + "/" + d["name"] +
+                                        "/device/driver")
+            if "master" in l:
                 d["role"] = ("standby" if d["driver"] == "virtio_net"
                              else "primary")
-                d["master"] = master
-            elif any(n.startswith("lower_") for n in os.listdir(base)):
+            elif idx in masters:
                 d["role"] = "master"
             elif "role" not in d:
                 d["role"] = "unenslaved"
-            st = d["stats"]
-            for s in keys:
-                v = read(base + "/statistics/" + s)
-                if v is not None:
-                    st[s] = int(v)
+            d["stats"] = l.get("stats", d["stats"])
             d["last"] = now
             d["gone"] = False
             seen.add(idx)
@@ -160,8 +203,9 @@ class Devices:
     def report(self):
         out = [dict(d) for d in self.devs.values()]
         for d in out:
-            d["stats"] = dict(d["stats"])
-            # one fork per report: the lowers' drops are in sysfs
+            d["stats"] = {k: v for k, v in d["stats"].items()
+                          if k in STATS}
+            # one spawn per report: the lowers' drops are in their stats
             if not d["gone"] and d["role"] == "master":
                 d["ethtool"] = ethtool_stats(d["name"])
         # a gone device is reported once more, then forgotten
@@ -285,7 +329,10 @@ def main():
                                      "t": time.monotonic()})))
         elif cmd == "stats":
             t_req = time.monotonic()
-            devs.poll(t_req, STATS)
+            devs.poll(t_req)
+            t_poll = time.monotonic()
+            report = devs.report()
+            t_report = time.monotonic()
             base = max(0, reported_run - 1)
             runs = [[run_s[i], run_n[i]] for i in range(base, len(run_s))]
             reported_run = len(run_s)
@@ -294,8 +341,10 @@ def main():
                 "tx_err": {str(k): v for k, v in tx_err.items()},
                 "skipped": skipped,
                 "run_base": base, "runs": runs,
-                "devs": devs.report(), "udp": snmp_udp(),
+                "devs": report, "udp": snmp_udp(),
                 "kmsg": kmsg.read(), "t_req": t_req,
+                "cost": [round(t_poll - t_req, 3),
+                         round(t_report - t_poll, 3)],
                 "t": time.monotonic()})))
         elif cmd == "ping":
             say("R%s pong" % rid)

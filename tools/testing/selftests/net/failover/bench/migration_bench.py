@@ -747,7 +747,8 @@ class Vm:
             "-netdev", "dgram,id=hn_sby,local.type=fd,local.str=%d" % fd_sby,
             "-netdev", "dgram,id=hn_pri,local.type=fd,local.str=%d" % fd_pri,
             "-device", "virtio-net-pci,netdev=hn_sby,failover=on,id=%s,"
-                       "mac=%s,bus=rp1,romfile=" % (STANDBY_ID, GUEST_MAC),
+                       "mac=%s,bus=rp1,romfile=,rx_queue_size=1024"
+                       % (STANDBY_ID, GUEST_MAC),
             "-device", json.dumps(PRIMARY_JSON, separators=(",", ":")),
         ]
         if self.hotplug == "native":
@@ -950,7 +951,9 @@ class Bench:
         sw = self.sw.cmd("state")
         st = vm.ctl.call_json("stats")
         sess.add_runs(st)
+        mark = vm.ctl.call_json("mark")
         return {"t": t, "h_seq": sw["seq"],
+                "off": min(x["_host_t"] - x["t"] for x in (mark, st)),
                 "g_len": sw["g_len"], "e_len": sw["e_len"],
                 "g_seq": st["txseq"], "stats": st}
 
@@ -1043,13 +1046,19 @@ class Bench:
             g2h["lost_seq"] = [glost[0], glost[-1]]
             # host time a lost guest frame would have arrived: from the
             # nearest earlier arrival, at the nominal rate
-            pairs = sorted((s, t) for s, t in zip(d["g_seq"], d["g_t"]))
-            by, j, ref = {}, 0, (g_lo, w0["t"])
+            # and between the ports of the nearest frames around it that
+            # did arrive (primary->standby: lost while the guest moved)
+            pairs = sorted((s, t, pname(pid, vm.name)) for s, t, pid in
+                           zip(d["g_seq"], d["g_t"], d["g_port"]))
+            by, j, ref = {}, 0, (g_lo, w0["t"], "?")
             for s in glost:
                 while j < len(pairs) and pairs[j][0] < s:
                     ref = pairs[j]
                     j += 1
-                k = phase(ref[1] + (s - ref[0]) / self.args.rate)
+                nxt = pairs[j][2] if j < len(pairs) else "?"
+                k = "%s: %s" % (phase(ref[1] + (s - ref[0]) / self.args.rate),
+                                ref[2] if ref[2] == nxt else
+                                "%s->%s" % (ref[2], nxt))
                 by[k] = by.get(k, 0) + 1
             g2h["lost_by_phase"] = by
         res = {"kind": kind, "policy": policy, "mode": sess.mode,
@@ -1073,10 +1082,19 @@ class Bench:
         res["g2h_last"] = last
         # the guest's kernel log on the host's clock (offset from the
         # fastest reply: the guest stamps it, the host receives it)
+        # The guest's clock stands still while the VM is paused: before
+        # the source's STOP, use the offset from the window's start.
         off = min(x["_host_t"] - x["t"] for x in (mark, st))
-        res["guest_log"] = [[round(t + off - w0["t"], 3), m]
+        t_stop = extra.get("t_src_stop")
+
+        def host_t(t):
+            if t_stop is not None and t + w0["off"] <= t_stop:
+                return t + w0["off"]
+            return t + off
+        res["guest_log"] = [[round(host_t(t) - w0["t"], 3), m]
                             for t, m in st.get("kmsg", [])]
         res["guest_stats_s"] = round(st["t"] - st["t_req"], 3)
+        res["guest_stats_cost"] = st.get("cost")
         e0, e1 = w0["stats"].get("tx_err", {}), st.get("tx_err", {})
         res["guest_sendto_errno"] = {k: v - e0.get(k, 0)
                                      for k, v in e1.items()
@@ -1183,12 +1201,10 @@ class Bench:
                     return ev
             return None
         bad = ("failed", "cancelled")
-        t_pause = None
         if not live:
             ev = mig_event(src, ev_s, ("active",) + bad, 90)
             if ev and ev["data"]["status"] == "active":
                 src.qmp.cmd("stop")
-                t_pause = time.monotonic()
                 src.qmp.cmd("migrate-set-parameters",
                             **{"max-bandwidth": 1 << 30})
         done = mig_event(src, ev_s, ("completed",) + bad, 90)
@@ -1262,12 +1278,12 @@ class Bench:
             r = self.baseline(sess, vm)
             self.add_result(r)
             for policy in a.policies:
-                for i in range(a.cycles):
+                for _ in range(a.cycles):
                     r = self.hotplug_cycle(sess, vm, policy)
                     self.add_result(r)
             n = 1
             for policy in a.policies:
-                for i in range(migrations):
+                for _ in range(migrations):
                     n += 1
                     vm, r = self.migration(sess, vm, policy,
                                            "%s-%d" % (tag, n))
@@ -1359,7 +1375,8 @@ def aggregate(results):
         a = agg[k].setdefault(r["mode"], {
             "n": 0, "h2g_sent": 0, "h2g_lost": 0, "h2g_dup": 0,
             "h2g_reord": 0, "g2h_sent": 0, "g2h_lost": 0, "g2h_dup": 0,
-            "g2h_reord": 0, "h2g_not_sent": 0, "g2h_not_sent": 0, "where": {}, "guest": {}, "phase": {}, "gphase": {}})
+            "g2h_reord": 0, "h2g_not_sent": 0, "g2h_not_sent": 0,
+            "where": {}, "guest": {}, "phase": {}, "gphase": {}})
         a["n"] += 1
         for d in ("h2g", "g2h"):
             for f in ("sent", "lost", "dup", "reord", "not_sent"):

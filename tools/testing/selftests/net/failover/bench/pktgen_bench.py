@@ -6,14 +6,20 @@ on the lower that carries its traffic, stock modules and ours in the same
 run, rounds interleaved; prints medians, spread and the ratios
 master/primary and master-via-standby/standby, and the events per packet.
 
-  pktgen_bench.py [--quick] [--layout swap|boots] [--blocks stock,ours,...]
-                  [--rounds N] [--secs S] [--qdiscs default,blackhole]
-                  [--out DIR] [--json FILE]
+  pktgen_bench.py [--quick] [--clock icount|host] [--layout swap|boots]
+                  [--blocks stock,ours,...] [--rounds N] [--secs S]
+                  [--paths primary,standby] [--qdiscs default,blackhole]
+                  [--standby-via down|force] [--ours-dir DIR] [--out DIR]
 
-The guest is vm/run_vm.py's (Debian 6.1 kernel, host root over 9p), but
-its NICs have no -netdev backend (frames are dropped as fast as QEMU can
-take them) and virtio-net uses tx=timer. Exit status: 0 when the run
-completed (whatever the numbers), 1 on a failed or incomplete run.
+The guest is vm/run_vm.py's (Debian 6.1 kernel, host root over 9p, its
+initramfs and module tree), but its NICs have no -netdev backend (QEMU
+drops the frames) and virtio-net uses tx=timer. By default the guest
+clock runs on QEMU's instruction counter (-icount), so rates measure guest
+instructions per frame and do not move with the host's load; --clock host
+measures wall-clock TCG speed instead. See pktgen_README.rst.
+
+Exit status: 0 when every boot completed without a kernel splat (whatever
+the numbers), 1 otherwise.
 """
 
 import argparse
@@ -395,6 +401,14 @@ def clone_share(recs):
     return res
 
 
+def print_how(summary):
+    hows = sorted({(s["mods"], s["standby_how"]) for s in summary
+                   if s["path"] == "standby"})
+    if hows:
+        sys.stdout.write("standby path: %s\n" % ", ".join(
+            "%s by %s" % h for h in hows))
+
+
 def print_options(recs):
     opts = [r for r in recs if r["kind"] == "opt"]
     if not opts:
@@ -484,19 +498,22 @@ def main():
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="~3 min: blocks stock,ours; 2 rounds of 1.5 s")
+                    help="~3 min: 2 rounds per configuration, short rounds "
+                    "(icount 0.3 s, host 1.5 s), 2000-frame event rounds")
     ap.add_argument("--layout", choices=("swap", "boots"), default="swap",
                     help="swap: one boot, module sets swapped (rmmod/insmod)"
                     " between blocks; boots: one boot per block")
     ap.add_argument("--blocks",
-                    help="module sets in order, one block each "
-                    "(default stock,ours,ours,stock; --quick stock,ours)")
+                    help="module sets in order, one block each (default: "
+                    "stock,ours; with --clock host stock,ours,ours,stock)")
     ap.add_argument("--rounds", type=int,
                     help="master+lower round pairs per configuration and "
                     "block (default 3, --quick 2)")
     ap.add_argument("--secs", type=float,
-                    help="seconds per round (default 3, --quick 1.5)")
-    ap.add_argument("--paths", default="primary,standby")
+                    help="guest seconds per round (default: icount 1, "
+                    "host 3; --quick 0.3 / 1.5)")
+    ap.add_argument("--paths", default="primary,standby",
+                    help="primary: primary up; standby: see --standby-via")
     ap.add_argument("--qdiscs", default="default,blackhole",
                     help="root qdisc on the lower: default (the kernel's, "
                     "fq_codel in Debian) or any tc qdisc kind")
@@ -506,7 +523,7 @@ def main():
                     "failoverctl force-standby (ours, if built)")
     ap.add_argument("--event-pkts", type=int,
                     help="frames in each event-count round "
-                    "(default 20000, --quick 5000)")
+                    "(default 20000, --quick 2000)")
     ap.add_argument("--no-events", action="store_true")
     ap.add_argument("--no-start-xmit", action="store_true",
                     help="skip the rounds with pktgen start_xmit on the "
@@ -695,6 +712,7 @@ def main():
             "clock": ("TCG guest, icount clock (guest instructions)" if icount
                       else "TCG guest, wall clock")}
     print_tables(summary, cross, events, opts, roles)
+    print_how(summary)
     print_options(recs)
     for b in roles:
         sys.stdout.write("block %s: %s master=%s standby=%s primary=%s "

@@ -93,10 +93,100 @@ fmt_div()
 	printf -v FMT '%d.%02d' $((q / 100)) $((q % 100))
 }
 
+# Where the time of a group creation goes at this size: function_graph
+# on a few functions of ours and the core while PROF_N more groups (with
+# a primary) are created; average duration per call, in microseconds
+# (a function inlined by the compiler is not listed).
+TR=/sys/kernel/tracing
+PROF_N=10
+PROF_FUNCS="failover_netdev_event failover_lower_attach failover_register
+	net_failover_create nfo_lower_register register_netdevice"
+PROF=0
+
+prof_setup()
+{
+	local f
+
+	[ -w "$TR/set_ftrace_filter" ] &&
+		grep -qw function_graph "$TR/available_tracers" || return 1
+	echo nop > "$TR/current_tracer"
+	: > "$TR/set_ftrace_filter"
+	for f in $PROF_FUNCS; do
+		# static functions may carry a suffix (.isra.0)
+		echo "$f" >> "$TR/set_ftrace_filter" 2> /dev/null ||
+			echo "$f.*" >> "$TR/set_ftrace_filter" 2> /dev/null
+	done
+	f=
+	read -r f < "$TR/set_ftrace_filter"
+	[ -n "$f" ] && [ "${f:0:1}" != "#" ] || return 1
+	echo 0 > "$TR/tracing_on"
+	echo function_graph > "$TR/current_tracer"
+	PROF=1
+}
+
+prof_teardown()
+{
+	[ "$PROF" = 1 ] || return 0
+	echo 0 > "$TR/tracing_on"
+	echo nop > "$TR/current_tracer"
+	: > "$TR/set_ftrace_filter"
+}
+
+# prof_step N: create groups N+1..N+PROF_N traced, delete them; sets PROF_ROW
+prof_step()
+{
+	local n=$1 g
+
+	: > "$TR/trace"
+	echo 1 > "$TR/tracing_on"
+	for ((g = n + 1; g <= n + PROF_N; g++)); do
+		sim_new "$g" && sim_add "$g" 1
+	done
+	echo 0 > "$TR/tracing_on"
+	for ((g = n + 1; g <= n + PROF_N; g++)); do
+		sim_del "$g"
+	done
+	PROF_ROW=$(python3 -c '
+import re, sys
+want = sys.argv[1].split()
+tot, cnt, stack = {}, {}, []
+name = r"\s*([A-Za-z_0-9.]+)(?: \[\w+\])?\(\)"
+opening = re.compile(r"\|" + name + r" \{")
+leaf = re.compile(r"([0-9.]+) us\s+\|" + name + ";")
+closing = re.compile(r"([0-9.]+) us\s+\|\s*\}")
+
+
+def add(f, us):
+    f = f.split(".")[0]
+    if f in want:
+        tot[f] = tot.get(f, 0) + us
+        cnt[f] = cnt.get(f, 0) + 1
+
+
+for line in open(sys.argv[2], errors="replace"):
+    m = leaf.search(line)
+    if m:
+        add(m.group(2), float(m.group(1)))
+        continue
+    m = opening.search(line)
+    if m:
+        stack.append(m.group(1))
+        continue
+    m = closing.search(line)
+    if m and stack:
+        add(stack.pop(), float(m.group(1)))
+print(" ".join("%s=%.1f/%d" % (f, tot[f] / cnt[f], cnt[f])
+               for f in want if f in cnt))
+' "$PROF_FUNCS" "$TR/trace")
+}
+
 scale_steps()
 {
-	local n=0 target g t0 t1 a0 s0 p0 k row first_create=
+	local n=0 target g t0 t1 a0 s0 p0 k row first_create=""
 	local c_us p_us batch ratio
+	local -a PROFS=()
+
+	prof_setup || ktap_info "scale: no function_graph tracer: no profile"
 
 	ktap_info "scale: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)," \
 		"net_failover primary_pci_only=$(< "$SIM_PARAM")"
@@ -151,6 +241,11 @@ scale_steps()
 			sim_new "$g" && sim_add "$g" 1
 		done
 
+		if [ "$PROF" = 1 ]; then
+			prof_step "$n"
+			PROFS+=("$n: $PROF_ROW")
+		fi
+
 		[ -n "$first_create" ] || first_create=$c_us
 		fmt_div "$c_us" 1000
 		row="| $(printf '%6d' "$n") | $(printf '%15s' "$FMT")"
@@ -165,6 +260,15 @@ scale_steps()
 		row+=" | $(printf '%6d' $(((MEM_PCPU - p0) / batch))) |"
 		ktap_info "$row"
 	done
+
+	if [ "${#PROFS[@]}" -gt 0 ]; then
+		ktap_info "scale: function_graph, us per call/calls while creating" \
+			"$PROF_N groups with a primary at each size:"
+		for row in "${PROFS[@]}"; do
+			ktap_info "scale:   $row"
+		done
+	fi
+	prof_teardown
 
 	usec
 	t0=$USEC
