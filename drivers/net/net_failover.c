@@ -141,6 +141,8 @@ struct nfo_pcpu_stats {
  * @deactivations: times it stopped being the active lower; RTNL
  * @was_ready: it was running with carrier at the last look; RTNL
  * @going_down: it is being closed (NETDEV_GOING_DOWN seen); RTNL
+ * @unbinding: its PCI driver is being unbound (remove() is about to run,
+ *	and stops transmitting before the netdev goes down); RTNL
  * @needs_open: joined or failed to open while the master was up: the
  *	open work opens it (and only such lowers); RTNL
  * @reported: @link_up and @tx_enabled were reported to the stack; RTNL
@@ -159,6 +161,7 @@ struct nfo_lower {
 	u32 deactivations;
 	bool was_ready;
 	bool going_down;
+	bool unbinding;
 	bool needs_open;
 	bool reported;
 	bool link_up;
@@ -180,6 +183,7 @@ struct nfo_lower {
  * @pcpu: per-CPU path counters
  * @stats_lock: protects @folded and the lowers' @seen snapshots
  * @folded: sum of everything the lowers carried while enslaved
+ * @list: entry in nfo_list; RTNL
  * @dev: the master itself, for the work items
  * @open_work: opens lowers that joined (or were renamed) while the master
  *	was up; deferred because a lower may register before its driver is
@@ -203,6 +207,7 @@ struct net_failover_info {
 	struct nfo_pcpu_stats __percpu *pcpu;
 	spinlock_t stats_lock;	/* folded counters, see kernel-doc above */
 	struct rtnl_link_stats64 folded;
+	struct list_head list;
 	struct net_device *dev;
 	struct work_struct open_work;
 	struct delayed_work holddown_work;
@@ -214,6 +219,9 @@ struct net_failover_info {
 	bool force_standby;
 	bool lower_mtu_change;
 };
+
+/* All masters, for the PCI bus notifier; protected by RTNL. */
+static LIST_HEAD(nfo_list);
 
 static bool nfo_lower_ready(const struct net_device *lower)
 {
@@ -393,7 +401,8 @@ static void nfo_report_lower_state(struct nfo_lower *l, bool active)
  */
 static bool nfo_lower_usable(struct nfo_lower *l)
 {
-	bool ready = l->dev && !l->going_down && nfo_lower_ready(l->dev);
+	bool ready = l->dev && !l->going_down && !l->unbinding &&
+		     nfo_lower_ready(l->dev);
 
 	if (ready && !l->was_ready)
 		l->ready_since = jiffies;
@@ -1200,6 +1209,7 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	l->deactivations = 0;
 	l->was_ready = false;
 	l->going_down = false;
+	l->unbinding = false;
 	l->promisc = false;
 	l->allmulti = false;
 	l->reported = false;
@@ -1408,6 +1418,40 @@ static struct notifier_block nfo_notifier = {
 	.notifier_call = nfo_netdev_event,
 };
 
+/* A PCI driver's remove() may stop its device long before it unregisters
+ * the netdev (e1000e marks itself down first and then drops every frame
+ * it is given). The driver core announces the unbind before remove()
+ * runs: leave the primary then. Lock order device_lock -> RTNL, as in
+ * every network driver's remove().
+ */
+static int nfo_pci_bus_event(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	struct device *pdev = data;
+	struct net_failover_info *nfo;
+	struct nfo_lower *l;
+
+	if (action != BUS_NOTIFY_UNBIND_DRIVER &&
+	    action != BUS_NOTIFY_UNBOUND_DRIVER)
+		return NOTIFY_DONE;
+
+	rtnl_lock();
+	list_for_each_entry(nfo, &nfo_list, list) {
+		l = &nfo->primary;
+		if (!l->dev || l->dev->dev.parent != pdev)
+			continue;
+		/* UNBOUND with the netdev still here: remove() kept it. */
+		l->unbinding = action == BUS_NOTIFY_UNBIND_DRIVER;
+		nfo_update_active(nfo->dev, NFO_REASON_LOWER_GOING_DOWN);
+	}
+	rtnl_unlock();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block nfo_pci_notifier = {
+	.notifier_call = nfo_pci_bus_event,
+};
+
 /* ---- creation and destruction ---------------------------------------------- */
 
 /**
@@ -1487,6 +1531,10 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	}
 	netif_carrier_off(dev);
 
+	rtnl_lock();
+	list_add_tail(&nfo->list, &nfo_list);
+	rtnl_unlock();
+
 	failover = failover_register(dev, &nfo_failover_ops);
 	if (IS_ERR(failover)) {
 		err = PTR_ERR(failover);
@@ -1497,7 +1545,10 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	return failover;
 
 unregister_dev:
-	unregister_netdev(dev);
+	rtnl_lock();
+	list_del(&nfo->list);
+	unregister_netdevice(dev);
+	rtnl_unlock();
 free_pcpu:
 	free_percpu(nfo->pcpu);
 free_dev:
@@ -1532,6 +1583,7 @@ void net_failover_destroy(struct failover *failover)
 	if (nfo->standby.dev)
 		failover_slave_unregister(nfo->standby.dev);
 	failover_unregister(failover);
+	list_del(&nfo->list);
 	unregister_netdevice(dev);
 	rtnl_unlock();
 
@@ -1552,13 +1604,23 @@ static int __init nfo_init(void)
 		return err;
 	err = register_netdevice_notifier(&nfo_notifier);
 	if (err)
-		rtnl_link_unregister(&nfo_link_ops);
+		goto unregister_link_ops;
+	err = bus_register_notifier(&pci_bus_type, &nfo_pci_notifier);
+	if (err)
+		goto unregister_netdev_notifier;
+	return 0;
+
+unregister_netdev_notifier:
+	unregister_netdevice_notifier(&nfo_notifier);
+unregister_link_ops:
+	rtnl_link_unregister(&nfo_link_ops);
 	return err;
 }
 module_init(nfo_init);
 
 static void __exit nfo_exit(void)
 {
+	bus_unregister_notifier(&pci_bus_type, &nfo_pci_notifier);
 	unregister_netdevice_notifier(&nfo_notifier);
 	rtnl_link_unregister(&nfo_link_ops);
 }

@@ -38,6 +38,7 @@ import gc
 import json
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -756,7 +757,7 @@ class Vm:
                     "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]
         if incoming:
             cmd += ["-incoming", incoming]
-        return cmd
+        return cmd + shlex.split(self.bench.args.qemu_args)
 
     def event_index(self):
         with self.qmp.cond:
@@ -1363,6 +1364,11 @@ def phase_order(label):
     return (len(PHASES), label)
 
 
+# counter rows printed even when zero (the others only when they moved)
+ALWAYS_ROWS = ("standby rx_nohandler", "primary rx_dropped",
+               "master tx_dropped")
+
+
 def aggregate(results):
     """{scenario: {mode: {...}}} with totals over cycles."""
     agg = {}
@@ -1460,7 +1466,7 @@ def table(results, modes, rate):
         for key, label in COUNTER_ROWS:
             vs = [a[m]["guest"].get(key, 0) if m in a else None
                   for m in ("stock", "ours")]
-            if any(vs) or key == "standby rx_nohandler":
+            if any(vs) or key in ALWAYS_ROWS:
                 rows.append(("  " + label, vs[0], vs[1], False))
         rows.append(("  frames sent host->guest/guest->host", "%d/%d" % (
             a["stock"]["h2g_sent"], a["stock"]["g2h_sent"])
@@ -1529,6 +1535,8 @@ def parse_args(argv):
                     help="seconds for frames in flight at a window's end")
     ap.add_argument("--sndbuf", type=int, default=16384,
                     help="SO_SNDBUF of the switch's ends (default 16384)")
+    ap.add_argument("--qemu-args", default="",
+                    help="more QEMU arguments (e.g. '-trace e1000e_rx_*')")
     ap.add_argument("--live-ram", action="store_true",
                     help="move RAM while the source runs (QEMU 7.2 TCG "
                          "then corrupts the destination now and then)")
@@ -1545,6 +1553,8 @@ def parse_args(argv):
                     help="tree holding ours (net/core/failover.ko, "
                          "drivers/net/net_failover.ko, Module.symvers); "
                          "default: the repository root after make")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the initramfs images in the output directory")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--json", help="result file (default OUT/results.json)")
     args = ap.parse_args(argv)
@@ -1650,6 +1660,12 @@ def main(argv):
     finally:
         signal.alarm(0)
         bench.cleanup()
+        if not args.keep:
+            for path in bench.initrd.values():
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
     bench.results["config"] = {k: v for k, v in vars(args).items()}
     bench.results["elapsed_s"] = round(time.monotonic() - T0, 1)
     txt = table(bench.results["scenarios"], args.modules, args.rate)

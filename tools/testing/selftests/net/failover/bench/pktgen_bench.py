@@ -110,7 +110,7 @@ def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None):
 
 
 class Vm:
-    """One boot: QEMU with run_vm's initramfs; guest_init.sh runs
+    """One boot: QEMU with run_vm's initramfs; pktgen_init.sh runs
     pktgen_guest.sh and powers off."""
 
     def __init__(self, cmd, out, verbose):
@@ -652,22 +652,23 @@ def main():
     try:
         for bi, bl in enumerate(boots):
             limit = args.timeout or 120 + per_block * len(bl) * slowdown
+            genv = {
+                "PG_BLOCKS": " ".join(bl), "PG_PATHS": " ".join(paths),
+                "PG_QDISCS": " ".join(qdiscs), "PG_ROUNDS": rounds,
+                "PG_SECS": secs, "PG_EVENT_PKTS": event_pkts,
+                "PG_PKT_SIZE": args.pkt_size,
+                "PG_STANDBY_VIA": args.standby_via,
+                "PG_OURS_DIR": "/ftest/out/ours", "PG_FAILOVERCTL": fctl,
+                "PG_EVENTS": int(not args.no_events),
+                "PG_CLONE": int(not args.no_options),
+                "PG_REFERENCE": int(not args.no_reference),
+                "PG_SX": int(not args.no_start_xmit),
+                "PG_BLOCK0": sum(len(b) for b in boots[:bi]),
+                "PG_TRACE": int(args.trace), "PG_GRAPH": int(args.graph),
+                "PG_GUEST_TIMEOUT": int(limit),
+            }
             with open(os.path.join(out, "pktgen.env"), "w") as f:
-                f.write("PG_BLOCKS='%s'\nPG_PATHS='%s'\nPG_QDISCS='%s'\n"
-                        "PG_ROUNDS=%d\nPG_SECS=%s\nPG_EVENT_PKTS=%d\n"
-                        "PG_PKT_SIZE=%d\nPG_STANDBY_VIA=%s\n"
-                        "PG_OURS_DIR=/ftest/out/ours\nPG_FAILOVERCTL='%s'\n"
-                        "PG_EVENTS=%d\nPG_CLONE=%d\nPG_BLOCK0=%d\nPG_TRACE=%d\n"
-                        "PG_GRAPH=%d\nPG_GUEST_TIMEOUT=%d\nPG_REFERENCE=%d\n"
-                        "PG_SX=%d\n"
-                        % (" ".join(bl), " ".join(paths), " ".join(qdiscs),
-                           rounds, secs, event_pkts, args.pkt_size,
-                           args.standby_via, fctl, 0 if args.no_events else 1,
-                           0 if args.no_options else 1,
-                           sum(len(b) for b in boots[:bi]),
-                           int(args.trace), int(args.graph), limit,
-                           0 if args.no_reference else 1,
-                           0 if args.no_start_xmit else 1))
+                f.write("".join("%s='%s'\n" % kv for kv in genv.items()))
             if os.path.exists(results_path):
                 os.unlink(results_path)
             log("boot %d/%d: blocks %s (limit %.0fs), out=%s"
@@ -697,8 +698,9 @@ def main():
     finally:
         if vm:
             vm.kill()
-        if os.path.exists(os.path.join(out, "modroot")):
-            shutil.rmtree(os.path.join(out, "modroot"), ignore_errors=True)
+        shutil.rmtree(os.path.join(out, "modroot"), ignore_errors=True)
+        if os.path.exists(initrd):
+            os.unlink(initrd)
     elapsed = time.monotonic() - t0
 
     summary, cross = summarize(recs)
