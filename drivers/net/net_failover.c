@@ -1504,7 +1504,10 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	dev->ethtool_ops = &nfo_ethtool_ops;
 	dev->rtnl_link_ops = &nfo_link_ops;
 
-	dev->priv_flags |= IFF_UNICAST_FLT | IFF_NO_QUEUE;
+	/* Marked before it registers, so that the framework never takes a
+	 * master for somebody else's lower (two masters may share a MAC).
+	 */
+	dev->priv_flags |= IFF_FAILOVER | IFF_UNICAST_FLT | IFF_NO_QUEUE;
 	dev->priv_flags &= ~(IFF_XMIT_DST_RELEASE | IFF_TX_SKB_SHARING);
 	/* Transmit takes no lock of ours: the lowers have their own. */
 	dev->features |= NETIF_F_LLTX;

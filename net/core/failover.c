@@ -45,22 +45,29 @@ static struct failover *failover_find_by_upper(struct net_device *upper)
 	return NULL;
 }
 
-/* The instance a new lower @dev belongs to: same permanent MAC, same netns. */
+/* The instance a new lower @dev belongs to: same permanent MAC, same
+ * netns. Should several instances carry that MAC, the one whose upper
+ * device shares @dev's parent device (the paravirtual device that created
+ * it) wins over the first registered.
+ */
 static struct failover *failover_find_for_lower(struct net_device *dev)
 {
-	struct failover *failover;
+	struct failover *failover, *found = NULL;
 	struct net_device *upper;
 
 	ASSERT_RTNL();
 
 	list_for_each_entry(failover, &failover_list, list) {
 		upper = failover_upper(failover);
-		if (!net_eq(dev_net(upper), dev_net(dev)))
+		if (!net_eq(dev_net(upper), dev_net(dev)) ||
+		    !ether_addr_equal(upper->perm_addr, dev->perm_addr))
 			continue;
-		if (ether_addr_equal(upper->perm_addr, dev->perm_addr))
+		if (dev->dev.parent && upper->dev.parent == dev->dev.parent)
 			return failover;
+		if (!found)
+			found = failover;
 	}
-	return NULL;
+	return found;
 }
 
 /* The instance an already enslaved lower @dev is linked to, or NULL. */
