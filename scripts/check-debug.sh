@@ -7,7 +7,9 @@
 # build-debug-kernel.sh: hours the first time on 2 shared cores, seconds
 # afterwards). Any splat on the console, leak or refcount report fails.
 #
-#   scripts/check-debug.sh                 every test, then kmemleak.sh
+#   scripts/check-debug.sh                 the runner's default tests, then
+#                                          badinput, sim_*, stress_hotplug,
+#                                          then kmemleak.sh
 #   scripts/check-debug.sh sim_stress ...  these tests, then kmemleak.sh
 #
 # Environment: DEBUG_TIMEOUT (whole run, s; 14400), DEBUG_TEST_TIMEOUT
@@ -20,8 +22,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${FAILOVER_CACHE:-$ROOT/.cache}
 TESTDIR=$ROOT/tools/testing/selftests/net/failover
-# Long-running stress tests go last (just before the leak scan), so that
-# a splat in them does not hide the results of the functional tests.
+# After the runner's default list: the bad-input and stress tests, last
+# (just before the leak scan) so that a splat in them, which ends the
+# run under panic_on_warn, does not hide the functional results.
 LAST="badinput sim_lifecycle sim_stress stress_hotplug"
 
 bash "$ROOT/scripts/build-debug-kernel.sh" >&2
@@ -31,16 +34,14 @@ bash "$ROOT/scripts/build-debug-kernel.sh" >&2
 if [ $# -gt 0 ]; then
 	tests="$*"
 else
-	tests=
-	for t in "$TESTDIR"/*.sh; do
-		t=$(basename "$t" .sh)
-		case " lib kmemleak $LAST " in
-		*" $t "*) continue;;
-		esac
-		tests="$tests $t"
-	done
+	# The runner's default list (the guest suite), then the stress tests.
+	tests=$(PYTHONDONTWRITEBYTECODE=1 python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+import run_vm; print(" ".join(run_vm.ALL_TESTS))' "$TESTDIR/vm")
 	for t in $LAST; do
-		[ -f "$TESTDIR/$t.sh" ] && tests="$tests $t"
+		case " $tests " in
+		*" $t "*) ;;
+		*) [ -f "$TESTDIR/$t.sh" ] && tests="$tests $t";;
+		esac
 	done
 fi
 tests=$(echo "$tests kmemleak" | xargs | tr ' ' ',')

@@ -223,7 +223,7 @@ struct net_failover_info {
 /* All masters, for the PCI bus notifier; protected by RTNL. */
 static LIST_HEAD(nfo_list);
 
-static bool nfo_lower_ready(const struct net_device *lower)
+static __always_inline bool nfo_lower_ready(const struct net_device *lower)
 {
 	return netif_running(lower) && netif_carrier_ok(lower);
 }

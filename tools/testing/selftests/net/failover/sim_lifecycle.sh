@@ -319,7 +319,8 @@ module_unload()
 
 	nfosim_unload
 	check_err $? "cannot unload nfosim with groups present"
-	sent=$(sim_senders_stop)
+	sim_senders_stop
+	sent=$SIM_SENT
 	sim_no_leftovers
 	check_err $? "left after unloading nfosim: $(sim_netdevs | xargs)"
 

@@ -305,7 +305,8 @@ stress_churn()
 		wait "$v"
 	done
 	[ -n "$pktgen_pid" ] && pktgen_stop "$pktgen_pid"
-	sent=$(sim_senders_stop)
+	sim_senders_stop
+	sent=$SIM_SENT
 	WORKERS=()
 	for f in "$STATE"/*; do
 		read -r v < "$f"

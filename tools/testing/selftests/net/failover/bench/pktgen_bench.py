@@ -511,7 +511,7 @@ def main():
                     "block (default 3, --quick 2)")
     ap.add_argument("--secs", type=float,
                     help="guest seconds per round (default: icount 1, "
-                    "host 3; --quick 0.3 / 1.5)")
+                    "host 2; --quick 0.3 / 1.5)")
     ap.add_argument("--paths", default="primary,standby",
                     help="primary: primary up; standby: see --standby-via")
     ap.add_argument("--qdiscs", default="default,blackhole",
@@ -575,7 +575,7 @@ def main():
         ap.error("--blocks takes stock and ours")
     rounds = args.rounds or (2 if args.quick else 3)
     secs = args.secs or ((0.3 if args.quick else 1.0) if icount else
-                         (1.5 if args.quick else 3.0))
+                         (1.5 if args.quick else 2.0))
     event_pkts = args.event_pkts or (2000 if args.quick else 20000)
     paths = [p for p in args.paths.split(",") if p]
     qdiscs = [q for q in args.qdiscs.split(",") if q]

@@ -24,6 +24,7 @@ SIM_M=
 SIM_D=
 SIM_V=
 SIM_ACTIVE=
+SIM_SENT=0
 declare -a SIM_SENDERS=()
 declare -A SIM_IP_ON=()
 
@@ -349,10 +350,11 @@ sim_senders_start()
 	done
 }
 
-# sim_senders_stop: stop them; prints the total frames sent
+# sim_senders_stop: stop them; SIM_SENT is the total of frames they sent
+# (not in a subshell: only this shell can wait for them)
 sim_senders_stop()
 {
-	local pid i total=0 s
+	local pid i s
 
 	for pid in "${SIM_SENDERS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
@@ -360,12 +362,13 @@ sim_senders_stop()
 	for pid in "${SIM_SENDERS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+	SIM_SENT=0
 	for ((i = 0; i < ${#SIM_SENDERS[@]}; i++)); do
+		s=
 		read -r s _ < "/tmp/sim_tx.$i" 2>/dev/null || continue
-		total=$((total + ${s:-0}))
+		SIM_SENT=$((SIM_SENT + ${s:-0}))
 	done
 	SIM_SENDERS=()
-	echo "$total"
 }
 
 _sim_cpus_present()

@@ -35,6 +35,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
 import run_vm  # noqa: E402
 
 # Leaks are judged by kmemleak.sh from the kmemleak file (after the boot
