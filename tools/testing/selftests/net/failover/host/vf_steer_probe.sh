@@ -387,10 +387,13 @@ for sig in TERM INT; do
 		--json > "$TMPD/sig.json" 2> "$TMPD/sig.err" &
 	pid=$!
 	bg_pids+=("$pid")
-	for _ in $(seq 150); do
+	# a loaded host can take long to get there: wait up to 60 s
+	for _ in $(seq 600); do
 		grep -qx "$at" "$TMPD/events" 2> /dev/null && break
 		sleep 0.1
 	done
+	grep -qx "$at" "$TMPD/events" 2> /dev/null ||
+		info "the probe never reached '$at' within 60 s"
 	# the probe is a child of "ip netns exec"
 	ppid=$(pgrep -P "$pid" -x vf-steer-probe || echo "$pid")
 	kill -"$sig" "$ppid"
