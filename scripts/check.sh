@@ -151,7 +151,9 @@ if grep -q '^not ok .*CRC of net_failover_\|^not ok .*stock virtio_net' \
 fi
 
 if [ "$built" = 1 ]; then
-	runs=("acpi:all" "native:hotplug_qmp,pci_remove")
+	# netdevsim for the probe's netlink tests (Debian's 6.1 has none)
+	step netdevsim "$FT/host/vf_steer_probe.sh" --build-netdevsim
+	runs=("acpi:all" "native:hotplug_qmp,pci_remove,vf_steer_probe_nsim")
 	[ "$STOCK" = 1 ] && runs+=("acpi:all:stock")
 	pids=()
 	for r in "${runs[@]}"; do
