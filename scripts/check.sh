@@ -161,7 +161,7 @@ if [ "$built" = 1 ]; then
 		mods=${mods:-ours}
 		out=$LOG/vm-$mods-$hp
 		args=(--modules "$mods" --hotplug "$hp" --quiet --out "$out"
-		      --timeout 900)
+		      --timeout 1200 --test-timeout 400)
 		[ "$tests" = all ] || args+=(--tests "$tests")
 		note "guest: modules=$mods hotplug=$hp tests=$tests"
 		if [ "$SERIAL" = 1 ]; then
