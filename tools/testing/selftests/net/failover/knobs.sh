@@ -12,6 +12,7 @@ ALL_TESTS="
 	holddown
 	peer_notify
 	bad_values
+	blocked_ids
 "
 
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -176,6 +177,38 @@ import json, sys; d = json.load(sys.stdin)[0]["linkinfo"]["info_data"]
 print(d["holddown_ms"], d["force_standby"], d["active"])')" = "0 False $primary" ]
 	check_err $? "state changed: $before"
 	log_test "bad knob values refused with a message, nothing changed"
+}
+
+# The blocked_ids module parameter: a primary of a listed PCI
+# vendor:device is enslaved but never carries traffic.
+blocked_ids()
+{
+	local id
+
+	need_setup || { log_test "blocked_ids keeps a listed primary unused"; return; }
+	id=$(sed 's/^0x//' "/sys/class/net/$primary/device/vendor"):$(sed 's/^0x//' "/sys/class/net/$primary/device/device")
+	fo_reset && modprobe net_failover "blocked_ids=1234:5678,$id"
+	check_err $? "cannot load net_failover blocked_ids=1234:5678,$id"
+	fo_setup && master_up_with_addr && wait_primary_carrier
+	check_err $? "setup failed"
+	fo_roles
+	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
+	busywait 5000 active_is "$standby"
+	check_err $? "standby not active"
+	ft_sleep 1
+	active_is "$standby"
+	check_err $? "the listed primary $primary ($id) became active"
+	[ "$(knob primary_blocked)" = True ]
+	check_err $? "primary_blocked reads $(knob primary_blocked)"
+	dmesg | grep -q "primary $primary enslaved (marked unusable: blocked_ids)"
+	check_err $? "no log line for the blocked primary"
+	# per device, the mark can be lifted
+	ip link set dev "$primary" type net_failover_slave blocked off
+	check_err $? "blocked off refused"
+	busywait 5000 active_is "$primary"
+	check_err $? "primary not active after blocked off"
+	fo_restore
+	log_test "blocked_ids=$id keeps the primary enslaved but unused"
 }
 
 run_tests
