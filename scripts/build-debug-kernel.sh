@@ -130,24 +130,36 @@ fi
 # 5. Our modules, from a copy of the sources so that the objects of the
 #    normal build (against Debian's headers) are left alone. -g: the
 #    kernel has no debug info, our modules do (for faddr2line on splats).
+#    Built from scratch every time (seconds): objects left by a build
+#    against another kernel (Debian's headers, say) would otherwise be
+#    linked with that kernel's symbol CRCs.
 OURS=$DK/ourmods
 stamp "building our modules against $KVER"
-mkdir -p "$OURS"
-rsync -a --delete --include='*/' --include='*.c' --include='*.h' \
+rm -rf "$OURS"
+mkdir -p "$OURS/nfosim"
+rsync -a --include='*/' --include='*.c' --include='*.h' \
 	--include='Kbuild' --exclude='*' --prune-empty-dirs \
-	--exclude='/nfosim/' "$ROOT/Kbuild" "$ROOT/net" "$ROOT/drivers" \
-	"$ROOT/include" "$OURS/"
+	"$ROOT/Kbuild" "$ROOT/net" "$ROOT/drivers" "$ROOT/include" "$OURS/"
 make -C "$SRC" M="$OURS" KCFLAGS=-g W=1 modules > "$OURS/build.log" 2>&1 ||
 	{ cat "$OURS/build.log" >&2; exit 1; }
-if [ -f "$NFOSIM/nfosim.c" ]; then
-	mkdir -p "$OURS/nfosim"
-	rsync -a "$NFOSIM/nfosim.c" "$NFOSIM/Kbuild" "$OURS/nfosim/"
-	make -C "$SRC" M="$OURS/nfosim" KCFLAGS=-g W=1 \
-		NFOSIM_INCLUDE="$OURS/include" \
-		KBUILD_EXTRA_SYMBOLS="$OURS/Module.symvers" modules \
-		> "$OURS/nfosim/build.log" 2>&1 ||
-		{ cat "$OURS/nfosim/build.log" >&2; exit 1; }
-fi
+cp "$NFOSIM/nfosim.c" "$NFOSIM/Kbuild" "$OURS/nfosim/"
+make -C "$SRC" M="$OURS/nfosim" KCFLAGS=-g W=1 \
+	NFOSIM_INCLUDE="$OURS/include" \
+	KBUILD_EXTRA_SYMBOLS="$OURS/Module.symvers" modules \
+	> "$OURS/nfosim/build.log" 2>&1 ||
+	{ cat "$OURS/nfosim/build.log" >&2; exit 1; }
+
+# The modules must carry this kernel's CRCs (module_layout stands for all).
+want=$(awk '$2 == "module_layout" { print $1 }' "$SRC/Module.symvers")
+for ko in "$OURS/net/core/failover.ko" "$OURS/drivers/net/net_failover.ko" \
+	  "$OURS/nfosim/nfosim.ko"; do
+	have=$(modprobe --dump-modversions "$ko" |
+		awk '$2 == "module_layout" { print $1 }')
+	[ "$((have))" = "$((want))" ] || {
+		echo "$ko: module_layout CRC $have, kernel has $want" >&2
+		exit 1
+	}
+done
 
 cat > "$DK/env" <<EOT
 DKVER=$KVER

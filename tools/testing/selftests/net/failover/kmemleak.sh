@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# End-of-run leak check for a kernel with CONFIG_DEBUG_KMEMLEAK: unload
-# the failover stack and the test modules, let kmemleak scan (twice: an
-# object must stay unreferenced across scans and be older than 5 s) and
-# fail on any entry. vm/run_vm_ext.py --debug-checks clears the boot-time
-# baseline, so entries are what the tests leaked; it runs this last.
-# Skips on kernels without kmemleak.
+# End-of-run checks for a debug kernel: unload the failover stack and the
+# test modules, let kmemleak scan (twice: an object must stay unreferenced
+# across scans and be older than 5 s) and fail on any entry; and check
+# that lockdep was still armed (it turns itself off after a report).
+# vm/run_vm_ext.py --debug-checks clears kmemleak's boot-time baseline, so
+# entries are what the tests leaked; scripts/check-debug.sh runs this
+# last. Skips on kernels without kmemleak.
 
 ALL_TESTS="
 	unload_all
 	kmemleak_scan
+	lockdep_armed
 "
 
 # shellcheck source=lib.sh
@@ -52,6 +54,24 @@ kmemleak_scan()
 		check_err 1 "$n unreferenced object(s), see kmemleak.txt"
 	fi
 	log_test "kmemleak: no unreferenced object after the tests"
+}
+
+# Lockdep switches itself off after its first report (or when its tables
+# overflow): a run is only clean if it was still watching at the end.
+lockdep_armed()
+{
+	local v
+
+	if [ ! -r /proc/lockdep_stats ]; then
+		log_skip "no lockdep in this kernel"
+	else
+		v=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats)
+		[ "$v" = 1 ]
+		check_err $? "lockdep switched itself off (debug_locks=$v)"
+		ktap_info "lockdep: $(grep -E 'lock-classes:|direct dependencies:|dependency chains:' \
+			/proc/lockdep_stats | xargs)"
+	fi
+	log_test "lockdep still armed at the end of the run"
 }
 
 run_tests
