@@ -1580,6 +1580,10 @@ void net_failover_destroy(struct failover *failover)
 	rtnl_lock();
 	dev = rtnl_dereference(failover->failover_dev);
 	nfo = netdev_priv(dev);
+	/* Close first: 8021q drops VLAN 0 at NETDEV_DOWN, which fails with
+	 * "failed to kill vid" on a device that is no longer present.
+	 */
+	dev_close(dev);
 	netif_device_detach(dev);
 	if (nfo->primary.dev)
 		failover_slave_unregister(nfo->primary.dev);

@@ -599,8 +599,13 @@ static int nfosim_rx(struct net_device *dev, u32 count,
 		ether_addr_copy(eth->h_source, src);
 		eth->h_proto = htons(ETH_P_802_EX1);
 		skb->protocol = eth_type_trans(skb, dev);
+		/* As a driver's NAPI poll would: per-CPU counters and the
+		 * backlog with bottom halves off.
+		 */
+		local_bh_disable();
 		dev_sw_netstats_rx_add(dev, ETH_ZLEN);
 		netif_rx(skb);
+		local_bh_enable();
 		if (!(i % 64))
 			cond_resched();
 	}
