@@ -266,6 +266,44 @@ static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
 	u64_stats_update_end(&pcpu->syncp);
 }
 
+/* A shared skb: the sender keeps a reference and may transmit the same
+ * skb on the master again (pktgen's clone_skb and burst, which
+ * IFF_TX_SKB_SHARING allows). With exactly two references, the sender's
+ * and the one it handed to us, no earlier copy is still held below (in a
+ * qdisc list or a TX ring): the lower gets the skb itself, and it goes
+ * back with skb->dev the master again, or the sender's next copy would
+ * bypass the master. Our own reference keeps it valid until then.
+ * Otherwise an earlier copy may still be queued and the same skb must not
+ * be linked into a qdisc twice: the lower gets a clone, as it does when it
+ * does not take shared skbs at all.
+ */
+static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
+					    struct net_device *dev,
+					    struct net_device *lower)
+{
+	struct sk_buff *nskb;
+	netdev_tx_t ret;
+
+	if (refcount_read(&skb->users) == 2 &&
+	    (lower->priv_flags & IFF_TX_SKB_SHARING)) {
+		skb_get(skb);
+		skb->dev = lower;
+		ret = dev_queue_xmit(skb);
+		skb->dev = dev;
+		consume_skb(skb);
+		return ret;
+	}
+
+	nskb = skb_clone(skb, GFP_ATOMIC);
+	consume_skb(skb);
+	if (unlikely(!nskb)) {
+		dev_core_stats_tx_dropped_inc(dev);
+		return NETDEV_TX_OK;
+	}
+	nskb->dev = lower;
+	return dev_queue_xmit(nskb);
+}
+
 static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
@@ -294,8 +332,10 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		  skb->len);
 
 	/* The lower picks its own queue: the master has a single one. */
-	skb->dev = lower;
 	skb_set_queue_mapping(skb, 0);
+	if (unlikely(skb_shared(skb)))
+		return nfo_xmit_shared(skb, dev, lower);
+	skb->dev = lower;
 	return dev_queue_xmit(skb);
 }
 
@@ -537,6 +577,7 @@ static void nfo_compute_features(struct net_device *dev)
 	u16 tso_max_segs = GSO_MAX_SEGS;
 	unsigned short hard_header_len = ETH_HLEN;
 	unsigned short headroom = 0, tailroom = 0;
+	unsigned int sharing = IFF_TX_SKB_SHARING;
 	struct nfo_lower *lowers[] = { &nfo->primary, &nfo->standby };
 	struct net_device *lower;
 	size_t i;
@@ -554,6 +595,7 @@ static void nfo_compute_features(struct net_device *dev)
 							 lower->hw_enc_features,
 							 NFO_ENC_FEATURES);
 		dst_release &= lower->priv_flags;
+		sharing &= lower->priv_flags;
 		hard_header_len = max(hard_header_len, lower->hard_header_len);
 		headroom = max(headroom, lower->needed_headroom);
 		tailroom = max(tailroom, lower->needed_tailroom);
@@ -572,6 +614,10 @@ static void nfo_compute_features(struct net_device *dev)
 	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
 	if (dst_release == (IFF_XMIT_DST_RELEASE | IFF_XMIT_DST_RELEASE_PERM))
 		dev->priv_flags |= IFF_XMIT_DST_RELEASE;
+	/* pktgen's clone_skb and burst where every lower allows them. */
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+	if (nfo->primary.dev || nfo->standby.dev)
+		dev->priv_flags |= sharing;
 
 	netdev_change_features(dev);
 }

@@ -39,6 +39,7 @@ MTUS=(1280 1500 4000 9000 1500)
 declare -a GROUPS_=()
 declare -a WORKERS=()
 PKTGEN=0
+PKTGEN_SHARED=0
 
 for ((g = FIRST; g < FIRST + NGROUPS; g++)); do
 	GROUPS_+=("$g")
@@ -229,8 +230,18 @@ pktgen_setup()
 				echo "delay 0"
 				echo "dst_mac $SIM_PEER_MAC"
 				echo "dst 10.0.$g.2"
-				[ $((i++ % 2)) = 0 ] && echo "xmit_mode queue_xmit"
+				# both modes, each also with the same skb sent
+				# several times (the master takes shared skbs)
+				case $((i++ % 4)) in
+				0)	echo "xmit_mode queue_xmit";;
+				1)	echo "xmit_mode queue_xmit"
+					echo "clone_skb 8";;
+				2)	echo "burst 4";;
+				esac
 			} > "/proc/net/pktgen/$SIM_M@$c" 2> /dev/null
+			grep -Eq 'clone_skb: 8|burst: 4' \
+				"/proc/net/pktgen/$SIM_M@$c" &&
+				PKTGEN_SHARED=$((PKTGEN_SHARED + 1))
 		done
 	done
 }
@@ -280,7 +291,12 @@ stress_setup()
 		has_upper "$(sim_dev "$g" p2)"
 		check_fail $? "group $g: second primary p2 enslaved"
 	done
-	pktgen_setup && PKTGEN=1
+	if pktgen_setup; then
+		PKTGEN=1
+		[ "$PKTGEN_SHARED" -gt 0 ]
+		check_err $? "the masters refused pktgen's clone_skb and burst"
+	fi
+	ktap_info "pktgen devices sending shared skbs: $PKTGEN_SHARED"
 	log_test "setup: $NGROUPS groups, $n CPUs, pktgen $PKTGEN"
 }
 
