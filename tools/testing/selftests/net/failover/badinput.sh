@@ -404,7 +404,7 @@ two_masters()
 # and neither is taken by the first master.
 two_standbys()
 {
-	local m1 s1 m2 s2 p dev reply
+	local m1 s1 m2 s2 p dev reply rc
 
 	host_available || {
 		log_skip "no host control channel"
@@ -423,8 +423,11 @@ two_standbys()
 	dev+="\"romfile\":\"\"}"
 	reply=$(host_cmd qmp device_add "$dev")
 	check_err $? "device_add net1: $reply"
-	busywait 15000 two_masters
-	check_err $? "no second master (masters: ${MASTERS[*]})"
+	# a debug kernel under TCG needs far longer than 15 s to probe
+	busywait 60000 two_masters
+	rc=$?
+	check_err $rc "no second master (masters: ${MASTERS[*]})"
+	[ $rc = 0 ] || dmesg | tail -n 8 | sed 's/^/# dmesg: /'
 	for p in "${MASTERS[@]}"; do
 		[ "$p" != "$m1" ] && m2=$p
 	done
