@@ -49,7 +49,7 @@ struct failover_ops {
 
 /**
  * struct failover - one registered failover instance
- * @list: entry in the framework's instance list; protected by RTNL
+ * @list: entry in the framework's instance hash table; protected by RTNL
  * @failover_dev: the failover (upper) device; set once at registration,
  *	read under RTNL
  * @dev_tracker: tracks the reference held on @failover_dev

@@ -11,7 +11,7 @@
  * the instance are picked up when the instance registers, so the probe
  * order of the paravirtual and the passthrough driver does not matter.
  *
- * Locking: the instance list and everything the callbacks touch are
+ * Locking: the instance hash table and everything the callbacks touch are
  * protected by RTNL. The netdev notifier runs under RTNL; the exported
  * entry points either take it (failover_register()) or require it
  * (failover_unregister(), failover_slave_unregister()).
@@ -19,13 +19,26 @@
 
 #include <linux/module.h>
 #include <linux/etherdevice.h>
+#include <linux/hash.h>
 #include <uapi/linux/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_vlan.h>
 #include <net/failover.h>
 
-/* Registered instances; protected by RTNL. */
-static LIST_HEAD(failover_list);
+/* Registered instances, hashed by the permanent MAC address of their upper
+ * device, each bucket in registration order; protected by RTNL. Every
+ * Ethernet device that registers is looked up here, so with thousands of
+ * instances a single list would be walked in full at every registration
+ * and every event of a lower.
+ */
+#define FAILOVER_HASH_BITS	8
+static struct list_head failover_hash[1 << FAILOVER_HASH_BITS];
+
+static struct list_head *failover_bucket(const u8 *addr)
+{
+	return &failover_hash[hash_64(ether_addr_to_u64(addr),
+				      FAILOVER_HASH_BITS)];
+}
 
 static struct net_device *failover_upper(struct failover *failover)
 {
@@ -39,7 +52,7 @@ static struct failover *failover_find_by_upper(struct net_device *upper)
 
 	ASSERT_RTNL();
 
-	list_for_each_entry(failover, &failover_list, list)
+	list_for_each_entry(failover, failover_bucket(upper->perm_addr), list)
 		if (failover_upper(failover) == upper)
 			return failover;
 	return NULL;
@@ -57,7 +70,7 @@ static struct failover *failover_find_for_lower(struct net_device *dev)
 
 	ASSERT_RTNL();
 
-	list_for_each_entry(failover, &failover_list, list) {
+	list_for_each_entry(failover, failover_bucket(dev->perm_addr), list) {
 		upper = failover_upper(failover);
 		if (!net_eq(dev_net(upper), dev_net(dev)) ||
 		    !ether_addr_equal(upper->perm_addr, dev->perm_addr))
@@ -319,7 +332,7 @@ struct failover *failover_register(struct net_device *dev,
 	rcu_assign_pointer(failover->failover_dev, dev);
 	netdev_hold(dev, &failover->dev_tracker, GFP_KERNEL);
 	dev->priv_flags |= IFF_FAILOVER;
-	list_add_tail(&failover->list, &failover_list);
+	list_add_tail(&failover->list, failover_bucket(dev->perm_addr));
 	netdev_info(dev, "failover instance registered for %pM\n",
 		    dev->perm_addr);
 	failover_adopt_existing(failover);
@@ -355,6 +368,10 @@ EXPORT_SYMBOL_GPL(failover_unregister);
 
 static int __init failover_init(void)
 {
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(failover_hash); i++)
+		INIT_LIST_HEAD(&failover_hash[i]);
 	return register_netdevice_notifier(&failover_notifier);
 }
 module_init(failover_init);
