@@ -13,6 +13,7 @@ ALL_TESTS="
 	primary_carrier_on
 	primary_removed
 	primary_back
+	shared_skbs
 "
 
 # shellcheck source=lib.sh
@@ -184,6 +185,69 @@ primary_back()
 	measure
 	expect_primary_path
 	log_test "primary back: the primary carries again"
+}
+
+# pktgen_run MODE OPT: COUNT frames from pktgen on the master in xmit_mode
+# MODE with OPT ("clone_skb 8" or "burst 4"): every copy of a shared skb
+# must go through the master (its primary path counter) to the primary.
+PG=/proc/net/pktgen
+COUNT=400
+
+ethtool_stat()
+{
+	ethtool -S "$1" 2> /dev/null | sed -n "s/^ *$2: *//p"
+}
+
+pktgen_run()
+{
+	local mode=$1 opt=$2 ptx mtx sent
+
+	echo "rem_device_all" > "$PG/kpktgend_0"
+	echo "add_device $master" > "$PG/kpktgend_0"
+	{
+		echo "count $COUNT"
+		echo "pkt_size 60"
+		echo "dst 10.0.2.99"
+		echo "dst_mac 02:6e:66:6f:00:63"
+		echo "xmit_mode $mode"
+	} > "$PG/$master"
+	if ! echo "$opt" > "$PG/$master" 2> /dev/null; then
+		check_err 1 "$mode: pktgen refused '$opt' on the master"
+		return
+	fi
+	ptx=$(dev_stat "$primary" tx_packets)
+	mtx=$(ethtool_stat "$master" tx_primary_packets)
+	echo start > "$PG/pgctrl"
+	sent=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$PG/$master")
+	ptx=$(($(dev_stat "$primary" tx_packets) - ptx))
+	mtx=$(($(ethtool_stat "$master" tx_primary_packets) - mtx))
+	ktap_info "$mode $opt: pktgen sent $sent; master's primary path" \
+		"+$mtx; primary tx +$ptx"
+	[ "${sent:-0}" -eq "$COUNT" ]
+	check_err $? "$mode $opt: pktgen sent ${sent:-0} of $COUNT"
+	[ "$mtx" -ge "$COUNT" ] && [ "$mtx" -le $((COUNT + SLACK)) ]
+	check_err $? "$mode $opt: $mtx of $COUNT frames counted by the master"
+	[ "$ptx" -ge "$COUNT" ] && [ "$ptx" -le $((COUNT + SLACK)) ]
+	check_err $? "$mode $opt: primary sent $ptx, want $COUNT"
+}
+
+# pktgen's clone_skb and burst send one skb several times: the master
+# takes them, as its lowers do, and every copy goes through it.
+shared_skbs()
+{
+	if ! modprobe pktgen 2> /dev/null || [ ! -w "$PG/pgctrl" ]; then
+		log_skip "pktgen not available (modprobe pktgen)"
+		log_test "shared skbs: pktgen clone_skb and burst on the master"
+		return
+	fi
+	defer rmmod pktgen
+	ethtool_stat "$master" tx_primary_packets | grep -q .
+	check_err $? "$master has no ethtool counter tx_primary_packets"
+	pktgen_run queue_xmit "clone_skb 8"
+	pktgen_run start_xmit "clone_skb 8"
+	pktgen_run start_xmit "burst 4"
+	echo "rem_device_all" > "$PG/kpktgend_0"
+	log_test "shared skbs: pktgen clone_skb and burst on the master"
 }
 
 ipv6_off()
