@@ -153,14 +153,7 @@ fi
 if [ "$built" = 1 ]; then
 	# netdevsim for the probe's netlink tests (Debian's 6.1 has none)
 	step netdevsim "$FT/host/vf_steer_probe.sh" --build-netdevsim
-	# the simulated lower device for the robustness tests
-	step nfosim make -C "$FT/nfosim"
 	runs=("acpi:all" "native:hotplug_qmp,pci_remove,vf_steer_probe_nsim")
-	# The robustness subset on Debian's kernel (the full suite on the
-	# debug kernel is scripts/check-debug.sh, too long for CI).
-	runs[1]+=",badinput,sim_lifecycle,sim_stress,stress_hotplug"
-	ext=(--add-module "nfosim=$FT/nfosim/nfosim.ko" --smp 2
-	     --env SIM_STRESS_SECS=60 --env STRESS_HOTPLUG_CYCLES=10)
 	[ "$STOCK" = 1 ] && runs+=("acpi:all:stock")
 	pids=()
 	for r in "${runs[@]}"; do
@@ -169,13 +162,13 @@ if [ "$built" = 1 ]; then
 		out=$LOG/vm-$mods-$hp
 		args=(--modules "$mods" --hotplug "$hp" --quiet --out "$out"
 		      --timeout 1200 --test-timeout 400)
-		[ "$tests" = all ] || args+=(--tests "$tests" "${ext[@]}")
+		[ "$tests" = all ] || args+=(--tests "$tests")
 		note "guest: modules=$mods hotplug=$hp tests=$tests"
 		if [ "$SERIAL" = 1 ]; then
-			"$FT/vm/run_vm_ext.py" "${args[@]}" > "$out.log" 2>&1
+			"$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
 			echo $? > "$out.rc"
 		else
-			("$FT/vm/run_vm_ext.py" "${args[@]}" > "$out.log" 2>&1
+			("$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
 			 echo $? > "$out.rc") &
 			pids+=($!)
 		fi
