@@ -344,6 +344,12 @@ dev_stat()
 	echo "$v"
 }
 
+# ethtool_stat DEV NAME: the value of counter NAME in ethtool -S DEV
+ethtool_stat()
+{
+	ethtool -S "$1" 2> /dev/null | sed -n "s/^ *$2: *//p"
+}
+
 dev_mac()
 {
 	local v

@@ -90,11 +90,6 @@ active_is()
 	[[ $out == *" active $1 ("* ]]
 }
 
-ethtool_stat()
-{
-	ethtool -S "$1" | sed -n "s/^ *$2: *//p"
-}
-
 # Each test after the first needs the master that kinds() set up.
 need_setup()
 {
