@@ -268,40 +268,23 @@ static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
 
 /* A shared skb: the sender keeps a reference and may transmit the same
  * skb on the master again (pktgen's clone_skb and burst, which
- * IFF_TX_SKB_SHARING allows). With exactly two references, the sender's
- * and the one it handed to us, no earlier copy is still held below (in a
- * qdisc list or a TX ring): the lower gets the skb itself, and it goes
- * back with skb->dev the master again, or the sender's next copy would
- * bypass the master. Our own reference keeps it valid until then.
- * Otherwise an earlier copy may still be queued and the same skb must not
- * be linked into a qdisc twice: the lower gets a clone, as it does when it
- * does not take shared skbs at all.
+ * IFF_TX_SKB_SHARING allows). The lower gets a clone: the master must not
+ * change skb->dev of the sender's skb (its next copy would bypass the
+ * master), nor give the lower an skb whose fields it rewrites while the
+ * lower may still hold it in a qdisc, nor let the same skb be linked into
+ * a qdisc twice.
  */
 static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 					    struct net_device *dev,
 					    struct net_device *lower)
 {
-	struct sk_buff *nskb;
-	netdev_tx_t ret;
-
-	if (refcount_read(&skb->users) == 2 &&
-	    (lower->priv_flags & IFF_TX_SKB_SHARING)) {
-		skb_get(skb);
-		skb->dev = lower;
-		ret = dev_queue_xmit(skb);
-		skb->dev = dev;
-		consume_skb(skb);
-		return ret;
-	}
-
-	nskb = skb_clone(skb, GFP_ATOMIC);
-	consume_skb(skb);
-	if (unlikely(!nskb)) {
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (unlikely(!skb)) {
 		dev_core_stats_tx_dropped_inc(dev);
 		return NETDEV_TX_OK;
 	}
-	nskb->dev = lower;
-	return dev_queue_xmit(nskb);
+	skb->dev = lower;
+	return dev_queue_xmit(skb);
 }
 
 static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
