@@ -99,6 +99,11 @@ module_param(blocked_ids, charp, 0444);
 MODULE_PARM_DESC(blocked_ids,
 		 "PCI vendor:device list (e.g. 8086:154c,15b3:1018) of primaries never used to transmit");
 
+static bool tx_skb_sharing;
+module_param(tx_skb_sharing, bool, 0644);
+MODULE_PARM_DESC(tx_skb_sharing,
+		 "default for new masters: accept shared skbs (pktgen clone_skb and burst) and clone each for the lower (default off: refused, as by stock and bonding)");
+
 static bool primary_pci_only = true;
 module_param(primary_pci_only, bool, 0644);
 MODULE_PARM_DESC(primary_pci_only,
@@ -196,6 +201,8 @@ struct nfo_lower {
  * @peer_notify: notification rounds per path change; RTNL
  * @notify_left: notification rounds still to send; RTNL
  * @force_standby: never transmit through the primary; RTNL
+ * @tx_skb_sharing: offer IFF_TX_SKB_SHARING and clone shared skbs before
+ *	the lower gets them; written under RTNL, read locklessly by transmit
  * @lower_mtu_change: we are changing a lower's MTU ourselves; RTNL
  */
 struct net_failover_info {
@@ -217,6 +224,7 @@ struct net_failover_info {
 	u8 peer_notify;
 	u8 notify_left;
 	bool force_standby;
+	bool tx_skb_sharing;
 	bool lower_mtu_change;
 };
 
@@ -272,7 +280,9 @@ static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
  * change skb->dev of the sender's skb (its next copy would bypass the
  * master), nor give the lower an skb whose fields it rewrites while the
  * lower may still hold it in a qdisc, nor let the same skb be linked into
- * a qdisc twice.
+ * a qdisc twice. Without tx_skb_sharing the master never offers
+ * IFF_TX_SKB_SHARING, a sender cannot reuse the skb, and it goes to the
+ * lower as it is, as bonding does.
  */
 static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 					    struct net_device *dev,
@@ -316,7 +326,7 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	/* The lower picks its own queue: the master has a single one. */
 	skb_set_queue_mapping(skb, 0);
-	if (unlikely(skb_shared(skb)))
+	if (unlikely(skb_shared(skb)) && READ_ONCE(nfo->tx_skb_sharing))
 		return nfo_xmit_shared(skb, dev, lower);
 	skb->dev = lower;
 	return dev_queue_xmit(skb);
@@ -599,7 +609,7 @@ static void nfo_compute_features(struct net_device *dev)
 		dev->priv_flags |= IFF_XMIT_DST_RELEASE;
 	/* pktgen's clone_skb and burst where every lower allows them. */
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
-	if (nfo->primary.dev || nfo->standby.dev)
+	if (nfo->tx_skb_sharing && (nfo->primary.dev || nfo->standby.dev))
 		dev->priv_flags |= sharing;
 
 	netdev_change_features(dev);
@@ -959,6 +969,7 @@ static const struct nla_policy nfo_policy[IFLA_NET_FAILOVER_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &nfo_holddown_range),
 	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
 	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_REJECT },
+	[IFLA_NET_FAILOVER_TX_SKB_SHARING]	= NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy nfo_lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1] = {
@@ -1007,6 +1018,11 @@ static int nfo_changelink(struct net_device *dev, struct nlattr *tb[],
 			nla_get_u8(data[IFLA_NET_FAILOVER_PEER_NOTIFY]);
 		nfo->notify_left = min(nfo->notify_left, nfo->peer_notify);
 	}
+	if (data[IFLA_NET_FAILOVER_TX_SKB_SHARING]) {
+		WRITE_ONCE(nfo->tx_skb_sharing,
+			   nla_get_u8(data[IFLA_NET_FAILOVER_TX_SKB_SHARING]));
+		nfo_compute_features(dev);
+	}
 	nfo_update_active(dev, NFO_REASON_CONFIG);
 	return 0;
 }
@@ -1021,6 +1037,7 @@ static size_t nfo_get_size(const struct net_device *dev)
 	       nla_total_size(sizeof(u32)) +	/* HOLDDOWN_MS */
 	       nla_total_size(sizeof(u8)) +	/* PEER_NOTIFY */
 	       nla_total_size(sizeof(u8)) +	/* PRIMARY_BLOCKED */
+	       nla_total_size(sizeof(u8)) +	/* TX_SKB_SHARING */
 	       0;
 }
 
@@ -1047,7 +1064,9 @@ static int nfo_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	    nla_put_u32(skb, IFLA_NET_FAILOVER_HOLDDOWN_MS, nfo->holddown_ms) ||
 	    nla_put_u8(skb, IFLA_NET_FAILOVER_PEER_NOTIFY, nfo->peer_notify) ||
 	    nla_put_u8(skb, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
-		       nfo->primary.dev && nfo->primary.blocked))
+		       nfo->primary.dev && nfo->primary.blocked) ||
+	    nla_put_u8(skb, IFLA_NET_FAILOVER_TX_SKB_SHARING,
+		       nfo->tx_skb_sharing))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -1526,6 +1545,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 				 NFO_HOLDDOWN_MAX_MS);
 	nfo->peer_notify = min_t(unsigned int, peer_notify,
 				 NFO_PEER_NOTIFY_MAX);
+	nfo->tx_skb_sharing = READ_ONCE(tx_skb_sharing);
 
 	dev_net_set(dev, dev_net(standby_dev));
 	SET_NETDEV_DEV(dev, parent);

@@ -27,6 +27,7 @@ enum {
 	IFLA_NET_FAILOVER_HOLDDOWN_MS,	/* u32 rw: primary must be stable this long */
 	IFLA_NET_FAILOVER_PEER_NOTIFY,	/* u8 rw: gratuitous ARP / NA per change */
 	IFLA_NET_FAILOVER_PRIMARY_BLOCKED,	/* u8: the primary is marked unusable */
+	IFLA_NET_FAILOVER_TX_SKB_SHARING,	/* u8 rw: accept shared skbs, clone each */
 	__IFLA_NET_FAILOVER_MAX,
 };
 

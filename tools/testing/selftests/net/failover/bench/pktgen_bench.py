@@ -44,6 +44,11 @@ import run_vm as rv  # noqa: E402  (vm/run_vm.py, owned by the VM runner)
 ROOT = rv.ROOT
 GUEST_INIT = os.path.join(HERE, "pktgen_init.sh")
 DONE_MARK = "pktgen-guest: done"
+# Module sets: Debian's; ours with its defaults (the master refuses
+# clone_skb and burst, as stock does, and forwards pktgen's shared skbs
+# without cloning them: the path ordinary traffic takes); ours with
+# tx_skb_sharing=1 (clone_skb and burst accepted, every shared skb cloned).
+BLOCK_KINDS = ("stock", "ours", "ours-share")
 
 # Events the guest counts; order of the columns of the events table.
 EVENT_COLS = [
@@ -281,13 +286,13 @@ def summarize(recs):
     cross = []
     by = {(s["mods"], s["path"], s["qdisc"]): s for s in summary}
     for (mods, path, qdisc), s in sorted(by.items()):
-        if mods != "ours" or ("stock", path, qdisc) not in by:
+        if mods == "stock" or ("stock", path, qdisc) not in by:
             continue
         st = by[("stock", path, qdisc)]
         if not (s["master_pps"] and st["master_pps"]):
             continue
         cross.append({
-            "path": path, "qdisc": qdisc,
+            "mods": mods, "path": path, "qdisc": qdisc,
             "master_ours_over_stock": s["master_pps"]["median"] /
             st["master_pps"]["median"],
             "lower_ours_over_stock": s["lower_pps"]["median"] /
@@ -330,7 +335,7 @@ def print_tables(summary, cross, events, opts, roles):
     w("\npktgen queue_xmit, %d-byte frames (+FCS), 1 thread, %s; "
       "kpps median [min-max] over %s rounds of %ss\n"
       % (opts["pkt_size"], opts["clock"], opts["rounds_total"], opts["secs"]))
-    hdr = ("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
+    hdr = ("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
            % ("mods", "path", "qdisc", "lower_qd", "master kpps",
               "lower kpps", "master/lower", "n",
               " instr/frame lower +master (master pass in the core, "
@@ -351,7 +356,7 @@ def print_tables(summary, cross, events, opts, roles):
             if s.get("master_start_xmit_pps"):
                 isx = 1e9 / ns / s["master_start_xmit_pps"]["median"]
                 ins += " = core %+4.0f + ndo %+4.0f" % (im - isx, isx - il)
-        w("%-5s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
+        w("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
             s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
             fmt_spread(s["master_pps"]), fmt_spread(s["lower_pps"]),
             fmt_spread(s["ratio"], digits=3),
@@ -359,23 +364,24 @@ def print_tables(summary, cross, events, opts, roles):
     if cross:
         w("\nours/stock (medians; the lower-direct column is the control: "
           "~1.00 if the two module sets saw the same machine)\n")
-        w("%-8s %-9s %-14s %-14s %s\n" % ("path", "qdisc", "master",
-                                           "lower(ctrl)", "master/lower"))
+        w("%-12s %-8s %-9s %-14s %-14s %s\n" % (
+            "mods", "path", "qdisc", "master", "lower(ctrl)",
+            "master/lower"))
         for c in cross:
-            w("%-8s %-9s %-14.3f %-14.3f %.3f\n" % (
-                c["path"], c["qdisc"], c["master_ours_over_stock"],
+            w("%-12s %-8s %-9s %-14.3f %-14.3f %.3f\n" % (
+                c["mods"], c["path"], c["qdisc"], c["master_ours_over_stock"],
                 c["lower_ours_over_stock"], c["ratio_ours_over_stock"]))
     if events:
         w("\nevents per packet (one round of %d frames per row; hist "
           "triggers on tracepoints and kprobes)\n" % opts["event_pkts"])
         cols = [c for c in EVENT_COLS
                 if any(c[0] in e["per_packet"] for e in events.values())]
-        w("%-5s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
+        w("%-12s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
           "".join(" %10s" % c[1] for c in cols) + "\n")
         for key in sorted(events):
             mods, path, qdisc, role = key
             e = events[key]
-            w("%-5s %-8s %-9s %-7s" % (mods, path, qdisc, role) +
+            w("%-12s %-8s %-9s %-7s" % (mods, path, qdisc, role) +
               "".join(" %10s" % ("%.2f" % e["per_packet"][c[0]]
                                  if c[0] in e["per_packet"] else "-")
                       for c in cols) + "\n")
@@ -421,10 +427,10 @@ def print_options(recs):
             "%s:%s" % (r["mode"], r["param"])] = r["accepted"]
     cols = ["queue_xmit:clone_skb", "start_xmit:clone_skb",
             "start_xmit:burst"]
-    w("%-5s %-8s" % ("mods", "device") + "".join(" %21s" % c for c in cols)
+    w("%-12s %-8s" % ("mods", "device") + "".join(" %21s" % c for c in cols)
       + "\n")
     for (mods, role), v in sorted(table.items()):
-        w("%-5s %-8s" % (mods, role) +
+        w("%-12s %-8s" % (mods, role) +
           "".join(" %21s" % v.get(c, "-") for c in cols) + "\n")
     for c in clone_share(recs):
         w("clone_skb 8, queue_xmit, %s on the %s (%s): %.0f%% of %d frames "
@@ -504,8 +510,10 @@ def main():
                     help="swap: one boot, module sets swapped (rmmod/insmod)"
                     " between blocks; boots: one boot per block")
     ap.add_argument("--blocks",
-                    help="module sets in order, one block each (default: "
-                    "stock,ours; with --clock host stock,ours,ours,stock)")
+                    help="module sets in order, one block each: stock, "
+                    "ours, ours-share (ours with tx_skb_sharing=1); "
+                    "default stock,ours,ours-share (--quick: stock,ours;"
+                    " --clock host: stock,ours,ours,stock)")
     ap.add_argument("--rounds", type=int,
                     help="master+lower round pairs per configuration and "
                     "block (default 3, --quick 2)")
@@ -568,11 +576,12 @@ def main():
     # With icount the rates are deterministic: short rounds and one block
     # per module set are enough; on the wall clock, more of everything,
     # and the module sets in ABBA order against drifting host load.
-    blocks = (args.blocks or ("stock,ours" if args.quick or icount else
+    blocks = (args.blocks or ("stock,ours" if args.quick else
+                              "stock,ours,ours-share" if icount else
                               "stock,ours,ours,stock")).split(",")
     blocks = [b.strip() for b in blocks if b.strip()]
-    if any(b not in ("stock", "ours") for b in blocks):
-        ap.error("--blocks takes stock and ours")
+    if any(b not in BLOCK_KINDS for b in blocks):
+        ap.error("--blocks takes %s" % ", ".join(BLOCK_KINDS))
     rounds = args.rounds or (2 if args.quick else 3)
     secs = args.secs or ((0.3 if args.quick else 1.0) if icount else
                          (1.5 if args.quick else 2.0))
@@ -589,6 +598,7 @@ def main():
             os.unlink(os.path.join(out, stale))
 
     # Our modules: a copy, so that a rebuild during the run changes nothing.
+    has_ours = any(b != "stock" for b in blocks)
     ours_dir = os.path.join(out, "ours")
     os.makedirs(ours_dir, exist_ok=True)
     ours = {}
@@ -596,11 +606,11 @@ def main():
         src = os.path.join(ROOT, rel)
         if args.ours_dir:
             src = os.path.join(args.ours_dir, os.path.basename(rel))
-        if "ours" in blocks and not os.path.exists(src):
+        if has_ours and not os.path.exists(src):
             raise SystemExit("pktgen_bench: %s missing: run make" % src)
         if os.path.exists(src):
             bad = crc_mismatch(env, src)
-            if bad and "ours" in blocks:
+            if bad and has_ours:
                 raise SystemExit("pktgen_bench: %s: CRCs differ from "
                                  "Module.symvers, virtio_net.ko would not "
                                  "load it: %s" % (src, "; ".join(bad)))
@@ -707,8 +717,9 @@ def main():
     events = events_table(recs)
     roles = [r for r in recs if r["kind"] == "block"]
     opts = {"pkt_size": args.pkt_size, "secs": secs,
-            "rounds_total": rounds * blocks.count("stock") if blocks.count(
-                "stock") == blocks.count("ours") else "%d/block" % rounds,
+            "rounds_total": rounds * blocks.count("stock") if len(
+                {blocks.count(b) for b in set(blocks)}) == 1 else
+            "%d/block" % rounds,
             "event_pkts": event_pkts,
             "ns_per_instr": 2 ** args.icount_shift if icount else None,
             "clock": ("TCG guest, icount clock (guest instructions)" if icount

@@ -186,15 +186,18 @@ unload_all()
 	done
 }
 
-# load_set stock|ours
+# load_set stock|ours|ours-share (ours with tx_skb_sharing=1)
 load_set()
 {
+	local share=0
+
 	unload_all || die "cannot unload the failover modules"
-	if [ "$1" = ours ]; then
+	[ "$1" = ours-share ] && share=1
+	if [ "${1%-share}" = ours ]; then
 		insmod "$PG_OURS_DIR/failover.ko" ||
 			die "insmod ours failover.ko"
-		insmod "$PG_OURS_DIR/net_failover.ko" ||
-			die "insmod ours net_failover.ko"
+		insmod "$PG_OURS_DIR/net_failover.ko" tx_skb_sharing=$share ||
+			die "insmod ours net_failover.ko tx_skb_sharing=$share"
 	else
 		modprobe net_failover || die "modprobe net_failover"
 	fi
@@ -491,13 +494,13 @@ go_path()
 {
 	WANT_VIA=$1
 	if [ "$1" = primary ]; then
-		[ -n "$PG_FAILOVERCTL" ] && [ "$MODS" = ours ] &&
+		[ -n "$PG_FAILOVERCTL" ] && [ "$MODS" != stock ] &&
 			"$PG_FAILOVERCTL" set "$MASTER" force-standby off
 		ip link set dev "$PRIMARY" up
 		waitfor 15000 carrier "$PRIMARY" || return 1
 	else
 		if [ "$PG_STANDBY_VIA" = force ] && [ -n "$PG_FAILOVERCTL" ] &&
-		   [ "$MODS" = ours ]; then
+		   [ "$MODS" != stock ]; then
 			"$PG_FAILOVERCTL" set "$MASTER" force-standby on ||
 				return 1
 			STANDBY_HOW=force-standby
