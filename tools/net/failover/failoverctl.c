@@ -81,6 +81,7 @@ static struct nla_policy master_policy[IFLA_NET_FAILOVER_MAX + 1] = {
 	[IFLA_NET_FAILOVER_HOLDDOWN_MS]		= { .type = NLA_U32 },
 	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
 	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_U8 },
+	[IFLA_NET_FAILOVER_TX_SKB_SHARING]	= { .type = NLA_U8 },
 };
 
 static struct nla_policy lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1] = {
@@ -97,7 +98,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [-j] show [DEV]\n"
 		"       " PROG " [-n] set MASTER [force-standby on|off] [holddown MS]\n"
-		"                         [peer-notify N]\n"
+		"                         [peer-notify N] [tx-skb-sharing on|off]\n"
 		"       " PROG " [-n] set-lower LOWER blocked on|off\n"
 		"       " PROG " -h\n"
 		"\n"
@@ -472,6 +473,8 @@ static void show_json(struct fo_table *t, struct fo_link *m)
 	json_num("peer_notify", m, IFLA_NET_FAILOVER_PEER_NOTIFY, &first);
 	json_bool("primary_blocked", m, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
 		  &first);
+	json_bool("tx_skb_sharing", m, IFLA_NET_FAILOVER_TX_SKB_SHARING,
+		  &first);
 	json_key("lowers", &first);
 	putchar('[');
 	lfirst = true;
@@ -552,6 +555,8 @@ static void show_text(struct fo_table *t, struct fo_link *m)
 	text_num("peer_notify", m, IFLA_NET_FAILOVER_PEER_NOTIFY);
 	text_bool("primary_blocked", m, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
 		  "yes", "no");
+	text_bool("tx_skb_sharing", m, IFLA_NET_FAILOVER_TX_SKB_SHARING,
+		  "on", "off");
 	putchar('\n');
 	for (i = 0; i < t->nr; i++) {
 		struct fo_link *l = &t->links[i];
@@ -731,9 +736,9 @@ static uint8_t parse_onoff(const char *what, const char *s)
 static int cmd_set(struct nl_sock *sk, int argc, char **argv)
 {
 	struct nlattr *linkinfo, *data;
-	bool has_fs = false, has_hd = false, has_pn = false;
+	bool has_fs = false, has_hd = false, has_pn = false, has_ts = false;
 	uint32_t hd = 0, pn = 0;
-	uint8_t fs = 0;
+	uint8_t fs = 0, ts = 0;
 	struct nl_msg *msg;
 	int i, ifindex;
 
@@ -755,6 +760,9 @@ static int cmd_set(struct nl_sock *sk, int argc, char **argv)
 		} else if (!strcmp(argv[i], "peer-notify") && !has_pn) {
 			pn = parse_num(argv[i], val, PEER_NOTIFY_MAX, "");
 			has_pn = true;
+		} else if (!strcmp(argv[i], "tx-skb-sharing") && !has_ts) {
+			ts = parse_onoff(argv[i], val);
+			has_ts = true;
 		} else {
 			usage_error("set: unknown or repeated setting '%s'",
 				    argv[i]);
@@ -770,7 +778,8 @@ static int cmd_set(struct nl_sock *sk, int argc, char **argv)
 	if (!data ||
 	    (has_fs && nla_put_u8(msg, IFLA_NET_FAILOVER_FORCE_STANDBY, fs)) ||
 	    (has_hd && nla_put_u32(msg, IFLA_NET_FAILOVER_HOLDDOWN_MS, hd)) ||
-	    (has_pn && nla_put_u8(msg, IFLA_NET_FAILOVER_PEER_NOTIFY, pn)))
+	    (has_pn && nla_put_u8(msg, IFLA_NET_FAILOVER_PEER_NOTIFY, pn)) ||
+	    (has_ts && nla_put_u8(msg, IFLA_NET_FAILOVER_TX_SKB_SHARING, ts)))
 		goto nomem;
 	nla_nest_end(msg, data);
 	nla_nest_end(msg, linkinfo);

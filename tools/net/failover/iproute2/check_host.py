@@ -28,7 +28,8 @@ NLA_TYPE_MASK = 0x3fff
 
 # include/uapi/linux/net_failover.h
 (NFO_PRIMARY, NFO_STANDBY, NFO_ACTIVE, NFO_SWITCHES, NFO_FORCE_STANDBY,
- NFO_HOLDDOWN_MS, NFO_PEER_NOTIFY, NFO_PRIMARY_BLOCKED) = range(1, 9)
+ NFO_HOLDDOWN_MS, NFO_PEER_NOTIFY, NFO_PRIMARY_BLOCKED,
+ NFO_TX_SKB_SHARING) = range(1, 10)
 (LOWER_ROLE, LOWER_ACTIVE, LOWER_LINK, LOWER_ACTIVATIONS,
  LOWER_DEACTIVATIONS, LOWER_BLOCKED) = range(1, 7)
 
@@ -96,18 +97,29 @@ def check_print(plugin_dir):
             (NFO_PRIMARY, u32(M + 1)), (NFO_STANDBY, u32(M + 2)),
             (NFO_ACTIVE, u32(M + 1)), (NFO_SWITCHES, u32(3)),
             (NFO_FORCE_STANDBY, u8(0)), (NFO_HOLDDOWN_MS, u32(0)),
-            (NFO_PEER_NOTIFY, u8(1)), (NFO_PRIMARY_BLOCKED, u8(0))])),
+            (NFO_PEER_NOTIFY, u8(1)), (NFO_PRIMARY_BLOCKED, u8(0)),
+            (NFO_TX_SKB_SHARING, u8(0))])),
          "net_failover primary pri0 standby sby0 active pri0 switches 3 "
-         "force_standby off holddown_ms 0 peer_notify 1 primary_blocked off "),
+         "force_standby off holddown_ms 0 peer_notify 1 primary_blocked off "
+         "tx_skb_sharing off "),
         # no primary, nothing active, limits, an attribute from the future
         (newlink(M + 3, "fo1", master_info([
             (NFO_STANDBY, u32(1)), (NFO_ACTIVE, u32(0)),
             (NFO_SWITCHES, u32(4294967295)), (NFO_FORCE_STANDBY, u8(1)),
             (NFO_HOLDDOWN_MS, u32(60000)), (NFO_PEER_NOTIFY, u8(255)),
-            (NFO_PRIMARY_BLOCKED, u8(1)), (99, u32(7))])),
+            (NFO_PRIMARY_BLOCKED, u8(1)), (NFO_TX_SKB_SHARING, u8(1)),
+            (99, u32(7))])),
          "net_failover primary none standby lo active none "
          "switches 4294967295 force_standby on holddown_ms 60000 "
-         "peer_notify 255 primary_blocked on "),
+         "peer_notify 255 primary_blocked on tx_skb_sharing on "),
+        # a kernel from before tx_skb_sharing: the attribute is absent
+        (newlink(M + 5, "fo2", master_info([
+            (NFO_STANDBY, u32(1)), (NFO_ACTIVE, u32(1)),
+            (NFO_SWITCHES, u32(1)), (NFO_FORCE_STANDBY, u8(0)),
+            (NFO_HOLDDOWN_MS, u32(0)), (NFO_PEER_NOTIFY, u8(1)),
+            (NFO_PRIMARY_BLOCKED, u8(0))])),
+         "net_failover primary none standby lo active lo switches 1 "
+         "force_standby off holddown_ms 0 peer_notify 1 primary_blocked off "),
         # a lower without data
         (newlink(M + 4, "x0", rta(INFO_SLAVE_KIND, b"net_failover\0"), M),
          "net_failover_slave "),
@@ -174,6 +186,12 @@ def check_parse(plugin_dir):
           "force_standby", "on", "holddown_ms", "500", "peer_notify", "3"],
          INFO_DATA, {NFO_FORCE_STANDBY: u8(1), NFO_HOLDDOWN_MS: u32(500),
                      NFO_PEER_NOTIFY: u8(3)}),
+        (["link", "set", "dev", "lo", "type", "net_failover",
+          "tx_skb_sharing", "on"],
+         INFO_DATA, {NFO_TX_SKB_SHARING: u8(1)}),
+        (["link", "set", "dev", "lo", "type", "net_failover",
+          "tx_skb_sharing", "off", "peer_notify", "2"],
+         INFO_DATA, {NFO_TX_SKB_SHARING: u8(0), NFO_PEER_NOTIFY: u8(2)}),
         (["link", "set", "dev", "lo", "type", "net_failover_slave",
           "blocked", "on"],
          INFO_SLAVE_DATA, {LOWER_BLOCKED: u8(1)}),

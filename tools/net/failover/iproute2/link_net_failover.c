@@ -10,7 +10,7 @@
  *
  *   ip -d [-j] link show dev MASTER | LOWER
  *   ip link set dev MASTER type net_failover [ force_standby on|off ]
- *	[ holddown_ms MSEC ] [ peer_notify COUNT ]
+ *	[ holddown_ms MSEC ] [ peer_notify COUNT ] [ tx_skb_sharing on|off ]
  *   ip link set dev PRIMARY type net_failover_slave blocked on|off
  *   ip link help net_failover | net_failover_slave
  *
@@ -110,6 +110,8 @@ static void nfo_print_opt(struct link_util *lu __maybe_unused, FILE *f __maybe_u
 		       "peer_notify %u ");
 	nfo_print_on_off(tb[IFLA_NET_FAILOVER_PRIMARY_BLOCKED],
 			 "primary_blocked", "primary_blocked %s ");
+	nfo_print_on_off(tb[IFLA_NET_FAILOVER_TX_SKB_SHARING],
+			 "tx_skb_sharing", "tx_skb_sharing %s ");
 }
 
 static void nfo_lower_print_opt(struct link_util *lu __maybe_unused,
@@ -155,12 +157,16 @@ static void nfo_explain(FILE *f)
 		"Usage: ... net_failover [ force_standby { on | off } ]\n"
 		"                        [ holddown_ms MSEC ]\n"
 		"                        [ peer_notify COUNT ]\n"
+		"                        [ tx_skb_sharing { on | off } ]\n"
 		"\n"
 		"force_standby on: never transmit through the primary\n"
 		"MSEC:  how long a primary that came (back) up must stay up\n"
 		"       before it carries traffic again; 0 to 60000\n"
 		"COUNT: gratuitous ARP / unsolicited NA rounds sent after each\n"
 		"       change of the transmitting lower; 0 to 255\n"
+		"tx_skb_sharing on: accept shared skbs (pktgen clone_skb, burst)\n"
+		"       and clone each before the lower gets it; off (default):\n"
+		"       pktgen refuses clone_skb and burst on the master\n"
 		"\n"
 		"Masters are created by virtio_net for a device with the STANDBY\n"
 		"feature; \"ip link set\" changes an existing one. Per-lower\n"
@@ -235,7 +241,8 @@ static int nfo_parse_opt(struct link_util *lu __maybe_unused, int argc, char **a
 			return -1;
 		}
 		if (strcmp(key, "force_standby") &&
-		    strcmp(key, "holddown_ms") && strcmp(key, "peer_notify"))
+		    strcmp(key, "holddown_ms") && strcmp(key, "peer_notify") &&
+		    strcmp(key, "tx_skb_sharing"))
 			return nfo_unknown("net_failover", key, stderr,
 					   nfo_explain);
 		if (argc < 2) {
@@ -248,6 +255,11 @@ static int nfo_parse_opt(struct link_util *lu __maybe_unused, int argc, char **a
 			if (nfo_get_on_off(key, argv[0], &v8) ||
 			    addattr8(n, IPLINK_REQ_MAXLEN,
 				     IFLA_NET_FAILOVER_FORCE_STANDBY, v8))
+				return -1;
+		} else if (!strcmp(key, "tx_skb_sharing")) {
+			if (nfo_get_on_off(key, argv[0], &v8) ||
+			    addattr8(n, IPLINK_REQ_MAXLEN,
+				     IFLA_NET_FAILOVER_TX_SKB_SHARING, v8))
 				return -1;
 		} else if (!strcmp(key, "holddown_ms")) {
 			if (get_u32(&v32, argv[0], 0))

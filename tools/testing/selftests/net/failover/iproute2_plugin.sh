@@ -4,7 +4,8 @@
 # The iproute2 plugin of tools/net/failover/iproute2 with the distribution's
 # own ip: "ip -d [-j] link show" reports the net_failover attributes of the
 # master and of its lowers, "ip link set ... type net_failover" and
-# "... type net_failover_slave" change them, and traffic follows. Each NIC
+# "... type net_failover_slave" change them, and traffic follows (and
+# pktgen's clone_skb and burst, for tx_skb_sharing). Each NIC
 # has its own slirp backend, so the lowers' counters during an echo to
 # 10.0.2.2 tell which lower carries the master's traffic.
 
@@ -16,6 +17,8 @@ ALL_TESTS="
 	force_standby_off
 	holddown_out_of_range
 	holddown_peer_notify_set
+	tx_skb_sharing_on
+	tx_skb_sharing_off
 	bad_arguments
 	block_primary
 	block_standby_refused
@@ -53,10 +56,11 @@ read_master()
 		[.info_kind] + (.info_data | [.primary, .primary_ifindex,
 		 .standby, .standby_ifindex, .active, .active_ifindex,
 		 .switches, .force_standby, .holddown_ms, .peer_notify,
-		 .primary_blocked]) | map(tostring) | join(" ")') || return 1
+		 .primary_blocked, .tx_skb_sharing]) | map(tostring) |
+		join(" ")') || return 1
 	read -r M_KIND M_PRIMARY M_PRIMARY_IDX M_STANDBY M_STANDBY_IDX \
 		M_ACTIVE M_ACTIVE_IDX M_SWITCHES M_FORCE M_HOLDDOWN M_NOTIFY \
-		M_BLOCKED <<< "$out"
+		M_BLOCKED M_SHARING <<< "$out"
 }
 
 # read_lower <dev>: L_* from the lower's linkinfo
@@ -109,7 +113,8 @@ restore_settings()
 	[ -n "$ready" ] || return 0
 	ip link set dev "$primary" type net_failover_slave blocked off
 	ip link set dev "$master" type net_failover force_standby off \
-		holddown_ms "$orig_holddown" peer_notify "$orig_notify"
+		holddown_ms "$orig_holddown" peer_notify "$orig_notify" \
+		tx_skb_sharing off
 }
 
 # baseline: setup, then the settings found by setup and the primary
@@ -120,7 +125,7 @@ baseline()
 	read_master || return 1
 	if [ "$M_FORCE" != false ] || [ "$M_BLOCKED" != false ] ||
 	   [ "$M_HOLDDOWN" != "$orig_holddown" ] ||
-	   [ "$M_NOTIFY" != "$orig_notify" ]; then
+	   [ "$M_NOTIFY" != "$orig_notify" ] || [ "$M_SHARING" != false ]; then
 		ktap_info "restoring the settings an earlier test left"
 		restore_settings > /dev/null 2>&1
 	fi
@@ -182,7 +187,8 @@ plugin_help()
 
 	out=$(ip link help net_failover 2>&1)
 	[[ $out == *"force_standby { on | off }"* &&
-	   $out == *"holddown_ms MSEC"* && $out == *"peer_notify COUNT"* ]]
+	   $out == *"holddown_ms MSEC"* && $out == *"peer_notify COUNT"* &&
+	   $out == *"tx_skb_sharing { on | off }"* ]]
 	check_err $? "ip link help net_failover: '$out'"
 	out=$(ip link help net_failover_slave 2>&1)
 	[[ $out == *"blocked { on | off }"* ]]
@@ -210,15 +216,16 @@ master_attrs()
 	check_err $? "active '$M_ACTIVE' ($M_ACTIVE_IDX), want $primary"
 	is_uint "$M_SWITCHES" && [ "$M_SWITCHES" -ge 1 ]
 	check_err $? "switches '$M_SWITCHES'"
-	[ "$M_FORCE" = false ] && [ "$M_BLOCKED" = false ]
-	check_err $? "force_standby '$M_FORCE' primary_blocked '$M_BLOCKED'"
+	[ "$M_FORCE" = false ] && [ "$M_BLOCKED" = false ] &&
+		[ "$M_SHARING" = false ]
+	check_err $? "force_standby '$M_FORCE' primary_blocked '$M_BLOCKED' tx_skb_sharing '$M_SHARING'"
 	is_uint "$M_HOLDDOWN" && is_uint "$M_NOTIFY"
 	check_err $? "holddown_ms '$M_HOLDDOWN' peer_notify '$M_NOTIFY'"
 
 	out=$(ip -d link show dev "$master")
 	re="net_failover primary $primary standby $standby active $primary"
 	re+=" switches $M_SWITCHES force_standby off holddown_ms $M_HOLDDOWN"
-	re+=" peer_notify $M_NOTIFY primary_blocked off"
+	re+=" peer_notify $M_NOTIFY primary_blocked off tx_skb_sharing off"
 	[[ $out == *"$re"* ]]
 	check_err $? "ip -d link show: no '$re' in: ${out//$'\n'/ | }"
 	log_test "master attributes in ip -d [-j] link show"
@@ -351,6 +358,75 @@ holddown_peer_notify_set()
 	[ "$M_HOLDDOWN" = "$orig_holddown" ] && [ "$M_NOTIFY" = "$orig_notify" ]
 	check_err $? "holddown_ms $M_HOLDDOWN peer_notify $M_NOTIFY after restore"
 	log_test "holddown_ms and peer_notify set and read back"
+}
+
+# tx_skb_sharing on: the master offers IFF_TX_SKB_SHARING, so pktgen takes
+# clone_skb and burst on it (refused before, with the default off)
+tx_skb_sharing_on()
+{
+	local out
+
+	baseline
+	check_err $? "setup failed"
+	read_master
+	[ "$M_SHARING" = false ]
+	check_err $? "tx_skb_sharing '$M_SHARING' by default, want false"
+	if pktgen_ready; then
+		out=$(pktgen_sharing "$master")
+		[ "$out" = no ]
+		check_err $? "tx_skb_sharing off: pktgen on $master: $out"
+	else
+		ktap_info "no pktgen: IFF_TX_SKB_SHARING not checked"
+	fi
+	ip_run link set dev "$master" type net_failover tx_skb_sharing on
+	check_err $? "ip link set tx_skb_sharing on failed"
+	read_master
+	[ "$M_SHARING" = true ] && [ "$M_ACTIVE" = "$primary" ]
+	check_err $? "tx_skb_sharing '$M_SHARING' active '$M_ACTIVE'"
+	out=$(ip -d link show dev "$master")
+	[[ $out == *" primary_blocked off tx_skb_sharing on "* ]]
+	check_err $? "ip -d link show: ${out//$'\n'/ | }"
+	if mod_loaded pktgen; then
+		out=$(pktgen_sharing "$master")
+		[ "$out" = yes ]
+		check_err $? "tx_skb_sharing on: pktgen on $master: $out"
+	fi
+	# not on/off: the plugin refuses it, nothing changes
+	ip_run link set dev "$master" type net_failover tx_skb_sharing 2
+	check_fail $? "tx_skb_sharing 2 accepted"
+	[[ $IP_OUT == *'"on" or "off"'* ]]
+	check_err $? "tx_skb_sharing 2: message '$IP_OUT'"
+	read_master
+	[ "$M_SHARING" = true ]
+	check_err $? "tx_skb_sharing 2 changed it: '$M_SHARING'"
+	measure
+	expect_primary_path
+	log_test "tx_skb_sharing on: pktgen takes clone_skb and burst on the master"
+}
+
+# Runs after tx_skb_sharing_on: off again, refused again
+tx_skb_sharing_off()
+{
+	local out
+
+	setup
+	check_err $? "setup failed"
+	ip_run link set dev "$master" type net_failover tx_skb_sharing off
+	check_err $? "ip link set tx_skb_sharing off failed"
+	read_master
+	[ "$M_SHARING" = false ]
+	check_err $? "tx_skb_sharing '$M_SHARING', want false"
+	out=$(ip -d link show dev "$master")
+	[[ $out == *" primary_blocked off tx_skb_sharing off "* ]]
+	check_err $? "ip -d link show: ${out//$'\n'/ | }"
+	if mod_loaded pktgen; then
+		out=$(pktgen_sharing "$master")
+		[ "$out" = no ]
+		check_err $? "tx_skb_sharing off: pktgen on $master: $out"
+	fi
+	measure
+	expect_primary_path
+	log_test "tx_skb_sharing off: pktgen refuses clone_skb and burst again"
 }
 
 bad_arguments()

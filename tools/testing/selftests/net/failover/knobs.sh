@@ -3,14 +3,16 @@
 #
 # The master's knobs, set with Debian's own "ip" through our iproute2
 # plugin: the hold-down of a primary that comes (back) up, the number of
-# peer notification rounds (gratuitous ARP) per path change, and the
-# refusal of bad values. Outcomes are read from the trace buffer
-# (net_failover_active) and from frames captured on the lowers.
+# peer notification rounds (gratuitous ARP) per path change, whether the
+# master takes shared skbs (tx_skb_sharing), and the refusal of bad
+# values. Outcomes are read from the trace buffer (net_failover_active),
+# from frames captured on the lowers and from what pktgen accepts.
 
 ALL_TESTS="
 	setup_knobs
 	holddown
 	peer_notify
+	tx_skb_sharing
 	bad_values
 	blocked_ids
 "
@@ -153,6 +155,56 @@ peer_notify()
 	log_test "peer notification: peer_notify gratuitous ARPs per path change"
 }
 
+# tx_skb_sharing: off by default (pktgen's clone_skb and burst refused on
+# the master, as by stock and bonding); on, they are taken; 2 is refused
+# and changes nothing; off again, refused again.
+tx_skb_sharing()
+{
+	local desc="tx_skb_sharing: pktgen clone_skb and burst on the master only when on"
+	local v out
+
+	need_setup || { log_test "$desc"; return; }
+	v=$(knob tx_skb_sharing)
+	[ "$v" = False ]
+	check_err $? "tx_skb_sharing reads $v by default"
+	if ! pktgen_ready; then
+		log_skip "pktgen not available (modprobe pktgen)"
+		log_test "$desc"
+		return
+	fi
+	out=$(pktgen_sharing "$master")
+	[ "$out" = no ]
+	check_err $? "tx_skb_sharing off: pktgen on $master: $out"
+
+	defer ip link set dev "$master" type net_failover tx_skb_sharing off
+	ip link set dev "$master" type net_failover tx_skb_sharing on
+	check_err $? "tx_skb_sharing on refused"
+	v=$(knob tx_skb_sharing)
+	[ "$v" = True ]
+	check_err $? "tx_skb_sharing on: reads $v"
+	out=$(pktgen_sharing "$master")
+	[ "$out" = yes ]
+	check_err $? "tx_skb_sharing on: pktgen on $master: $out"
+
+	out=$(ip link set dev "$master" type net_failover tx_skb_sharing 2 2>&1)
+	check_fail $? "tx_skb_sharing 2 accepted"
+	[[ $out == *'"on" or "off"'* ]]
+	check_err $? "tx_skb_sharing 2: unclear error '$out'"
+	v=$(knob tx_skb_sharing)
+	[ "$v" = True ]
+	check_err $? "tx_skb_sharing 2 changed it: reads $v"
+
+	ip link set dev "$master" type net_failover tx_skb_sharing off
+	check_err $? "tx_skb_sharing off refused"
+	v=$(knob tx_skb_sharing)
+	[ "$v" = False ]
+	check_err $? "tx_skb_sharing off: reads $v"
+	out=$(pktgen_sharing "$master")
+	[ "$out" = no ]
+	check_err $? "tx_skb_sharing off again: pktgen on $master: $out"
+	log_test "$desc"
+}
+
 bad_values()
 {
 	local out before
@@ -174,7 +226,8 @@ bad_values()
 	check_err $? "blocking the standby: unclear error '$out'"
 	[ "$(ip -d -j link show dev "$master" | python3 -c '
 import json, sys; d = json.load(sys.stdin)[0]["linkinfo"]["info_data"]
-print(d["holddown_ms"], d["force_standby"], d["active"])')" = "0 False $primary" ]
+print(d["holddown_ms"], d["force_standby"], d["tx_skb_sharing"],
+      d["active"])')" = "0 False False $primary" ]
 	check_err $? "state changed: $before"
 	log_test "bad knob values refused with a message, nothing changed"
 }

@@ -583,6 +583,59 @@ wait_primary_carrier()
 	busywait 15000 dev_carrier "$FO_PRIMARY"
 }
 
+# ---------------------------------------------------------------- pktgen
+
+FT_PG=/proc/net/pktgen
+
+# pktgen_ready: pktgen is loaded (its unload deferred) and usable
+pktgen_ready()
+{
+	if ! mod_loaded pktgen; then
+		modprobe pktgen 2> /dev/null || return 1
+		defer rmmod pktgen
+	fi
+	[ -w "$FT_PG/pgctrl" ]
+}
+
+# pktgen_takes DEV MODE OPT: pktgen, given DEV in xmit_mode MODE, takes
+# OPT ("clone_skb 8", "burst 4"). It takes clone_skb and burst only on a
+# device with IFF_TX_SKB_SHARING (burst never in queue_xmit); otherwise the
+# write fails (ENOTSUPP). 0: taken, 1: refused, 2: DEV not given to pktgen.
+# Thread 0 has no device afterwards.
+pktgen_takes()
+{
+	local rc=0
+
+	echo "rem_device_all" > "$FT_PG/kpktgend_0"
+	echo "add_device $1" > "$FT_PG/kpktgend_0" || return 2
+	echo "xmit_mode $2" > "$FT_PG/$1"
+	echo "$3" 2> /dev/null > "$FT_PG/$1" || rc=1
+	echo "rem_device_all" > "$FT_PG/kpktgend_0"
+	return "$rc"
+}
+
+# pktgen_sharing DEV: "yes" when pktgen takes clone_skb 8 (queue_xmit and
+# start_xmit) and burst 4 (start_xmit) on DEV, "no" when it refuses all
+# three, otherwise what each gave (pktgen_takes' status)
+pktgen_sharing()
+{
+	local c rc all=
+
+	for c in "queue_xmit clone_skb 8" "start_xmit clone_skb 8" \
+		 "start_xmit burst 4"; do
+		pktgen_takes "$1" "${c%% *}" "${c#* }"
+		rc=$?
+		all+="${all:+, }$c: $rc"
+	done
+	case $all in
+	*": 1"* | *": 2"*)
+		[[ $all == *": 0"* || $all == *": 2"* ]] || all=no;;
+	*)
+		all=yes;;
+	esac
+	echo "$all"
+}
+
 # ---------------------------------------------------------- host channel
 
 # host_cmd <request...>: ask the runner for a QMP action; prints its

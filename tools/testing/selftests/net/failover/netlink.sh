@@ -10,6 +10,7 @@ ALL_TESTS="
 	kinds
 	roles
 	force_standby
+	tx_skb_sharing
 	blocked_primary
 	bad_values
 	no_create_delete
@@ -47,7 +48,7 @@ m = d[0]
 for k in ("ifname", "ifindex", "kind", "primary", "primary_ifindex",
 	  "standby", "standby_ifindex", "active", "active_ifindex",
 	  "switches", "force_standby", "holddown_ms", "peer_notify",
-	  "primary_blocked"):
+	  "primary_blocked", "tx_skb_sharing"):
 	emit(k.upper(), m[k])
 emit("NLOWERS", len(m["lowers"]))
 for r in ("P", "S"):
@@ -78,7 +79,7 @@ state_line()
 {
 	echo "active=$S_ACTIVE switches=$S_SWITCHES" \
 		"force_standby=$S_FORCE_STANDBY blocked=$S_PRIMARY_BLOCKED" \
-		"holddown=$S_HOLDDOWN_MS primary act/deact=$S_P_ACTIVATIONS/$S_P_DEACTIVATIONS"
+		"tx_skb_sharing=$S_TX_SKB_SHARING holddown=$S_HOLDDOWN_MS primary act/deact=$S_P_ACTIVATIONS/$S_P_DEACTIVATIONS"
 }
 
 # active_is <lower>: failoverctl names it as the active lower (no python)
@@ -205,6 +206,69 @@ force_standby()
 	[ "$S_SWITCHES" -eq $((sw + 2)) ]
 	check_err $? "switches $sw -> $S_SWITCHES, want +2"
 	log_test "force-standby on moves to the standby, off back to the primary"
+}
+
+# pg_expect yes|no: pktgen's clone_skb and burst on the master are taken
+# (yes) or refused (no); nothing to check without pktgen
+pg_expect()
+{
+	local out
+
+	[ -n "$pg" ] || return 0
+	out=$(pktgen_sharing "$master")
+	[ "$out" = "$1" ]
+	check_err $? "tx_skb_sharing $S_TX_SKB_SHARING: pktgen on $master: $out, want $1"
+}
+
+tx_skb_sharing()
+{
+	local err rc pg=
+
+	need_setup || { log_test "tx-skb-sharing on/off"; return; }
+	if pktgen_ready; then
+		pg=1
+	else
+		ktap_info "no pktgen: IFF_TX_SKB_SHARING not checked"
+	fi
+	defer "$FCTL" set "$master" tx-skb-sharing off
+	fo_state
+	check_err $? "no state"
+	[ "$S_TX_SKB_SHARING" = 0 ]
+	check_err $? "tx_skb_sharing reads '$S_TX_SKB_SHARING' by default"
+	"$FCTL" show "$master" | grep -q " tx_skb_sharing off$"
+	check_err $? "text output does not show tx_skb_sharing off"
+	pg_expect no
+
+	"$FCTL" set "$master" tx-skb-sharing on
+	check_err $? "set tx-skb-sharing on failed"
+	fo_state
+	[ "$S_TX_SKB_SHARING" = 1 ] && [ "$S_ACTIVE" = "$primary" ]
+	check_err $? "tx-skb-sharing on: $(state_line)"
+	"$FCTL" show "$master" | grep -q " tx_skb_sharing on$"
+	check_err $? "text output does not show tx_skb_sharing on"
+	pg_expect yes
+
+	# The kernel's policy (NLA_POLICY_MAX) refuses 2 and changes nothing
+	err=$("$FCTL" --no-check set "$master" tx-skb-sharing 2 2>&1)
+	rc=$?
+	ktap_info "kernel, tx-skb-sharing 2: $err"
+	[ "$rc" -eq 1 ] && [[ $err == *"out of range"*"0..1"* ]]
+	check_err $? "kernel tx-skb-sharing 2: rc $rc, '$err'"
+	"$FCTL" set "$master" tx-skb-sharing 2 2> /dev/null
+	[ $? -eq 2 ]
+	check_err $? "tx-skb-sharing 2 without --no-check: want exit 2"
+	fo_state
+	[ "$S_TX_SKB_SHARING" = 1 ]
+	check_err $? "tx-skb-sharing 2 changed it: $(state_line)"
+	pg_expect yes
+
+	"$FCTL" set "$master" tx-skb-sharing off
+	check_err $? "set tx-skb-sharing off failed"
+	fo_state
+	[ "$S_TX_SKB_SHARING" = 0 ] && [ "$S_ACTIVE" = "$primary" ]
+	check_err $? "tx-skb-sharing off: $(state_line)"
+	pg_expect no
+	log_test "tx-skb-sharing on/off, 2 refused; pktgen clone_skb and burst follow"
 }
 
 blocked_primary()

@@ -40,6 +40,10 @@ declare -a GROUPS_=()
 declare -a WORKERS=()
 PKTGEN=0
 PKTGEN_SHARED=0
+PKTGEN_SHARED_WANT=0
+# Masters take pktgen's clone_skb and burst only with tx_skb_sharing on
+# (off by default): the persistent groups' masters are created with it.
+SHARING_PARAM=/sys/module/net_failover/parameters/tx_skb_sharing
 
 for ((g = FIRST; g < FIRST + NGROUPS; g++)); do
 	GROUPS_+=("$g")
@@ -223,6 +227,9 @@ pktgen_setup()
 			[ $(((g + c) % 2)) = 0 ] || continue
 			sim_m "$g"
 			echo "add_device $SIM_M@$c" > "$t" || continue
+			case $((i % 4)) in
+			1|2)	PKTGEN_SHARED_WANT=$((PKTGEN_SHARED_WANT + 1));;
+			esac
 			{
 				echo "count 0"
 				echo "clone_skb 0"
@@ -231,7 +238,8 @@ pktgen_setup()
 				echo "dst_mac $SIM_PEER_MAC"
 				echo "dst 10.0.$g.2"
 				# both modes, each also with the same skb sent
-				# several times (the master takes shared skbs)
+				# several times (the master takes shared skbs
+				# with tx_skb_sharing on)
 				case $((i++ % 4)) in
 				0)	echo "xmit_mode queue_xmit";;
 				1)	echo "xmit_mode queue_xmit"
@@ -276,7 +284,7 @@ pktgen_stop()
 
 stress_setup()
 {
-	local g n
+	local g n share=
 
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
@@ -284,6 +292,11 @@ stress_setup()
 	ip netns add "$NS"
 	defer ip netns del "$NS"
 	n=$(sim_online_cpus "$NCPUS")
+	if [ -w "$SHARING_PARAM" ]; then
+		read -r share < "$SHARING_PARAM"
+		defer "echo $share > $SHARING_PARAM"
+		echo 1 > "$SHARING_PARAM"
+	fi
 	for g in "${GROUPS_[@]}"; do
 		sim_new "$g" && sim_add "$g" 1 && sim_add "$g" 2 && sim_up "$g"
 		check_err $? "group $g not set up"
@@ -291,12 +304,16 @@ stress_setup()
 		has_upper "$(sim_dev "$g" p2)"
 		check_fail $? "group $g: second primary p2 enslaved"
 	done
+	# the churn group keeps the default
+	[ -n "$share" ] && echo "$share" > "$SHARING_PARAM"
 	if pktgen_setup; then
 		PKTGEN=1
-		[ "$PKTGEN_SHARED" -gt 0 ]
-		check_err $? "the masters refused pktgen's clone_skb and burst"
+		[ "$PKTGEN_SHARED" -gt 0 ] &&
+			[ "$PKTGEN_SHARED" -eq "$PKTGEN_SHARED_WANT" ]
+		check_err $? "the masters refused pktgen's clone_skb and burst ($PKTGEN_SHARED of $PKTGEN_SHARED_WANT devices took them)"
 	fi
-	ktap_info "pktgen devices sending shared skbs: $PKTGEN_SHARED"
+	ktap_info "pktgen devices sending shared skbs: $PKTGEN_SHARED of" \
+		"$PKTGEN_SHARED_WANT"
 	log_test "setup: $NGROUPS groups, $n CPUs, pktgen $PKTGEN"
 }
 

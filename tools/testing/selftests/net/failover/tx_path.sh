@@ -24,6 +24,7 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 FT_E1000E_OPTS="IntMode=1"
 PINGS=5
 SLACK=3		# unrelated frames a lower may send meanwhile (IPv6 RS, MLD)
+FCTL=${FAILOVERCTL:-$(readlink -f "$FT_DIR/../../../../net/failover/failoverctl")}
 master=
 standby=
 primary=
@@ -238,8 +239,7 @@ pktgen_run()
 	# The lower's qdisc must drain: an skb linked into it twice, or
 	# changed while it is queued, leaves a backlog that never empties.
 	busywait 5000 qdisc_drained "$primary"
-	check_err $? "$mode $opt: $primary's qdisc keeps a backlog of" \
-		"$(qdisc_backlog "$primary") frames"
+	check_err $? "$mode $opt: $primary's qdisc keeps a backlog of $(qdisc_backlog "$primary") frames"
 	[ "${sent:-0}" -eq "$COUNT" ]
 	check_err $? "$mode $opt: pktgen sent ${sent:-0} of $COUNT"
 	[ "$mtx" -ge "$COUNT" ] && [ "$mtx" -le $((COUNT + SLACK)) ]
@@ -248,23 +248,84 @@ pktgen_run()
 	check_err $? "$mode $opt: primary sent $ptx, want $COUNT"
 }
 
-# pktgen's clone_skb and burst send one skb several times: the master
+# pktgen_refused MODE OPT: pktgen on the master in xmit_mode MODE refuses
+# OPT ("clone_skb 8" or "burst 4"): the master does not offer
+# IFF_TX_SKB_SHARING, the write fails (ENOTSUPP) and the value stays.
+pktgen_refused()
+{
+	local mode=$1 opt=$2 err rc
+
+	echo "rem_device_all" > "$PG/kpktgend_0"
+	echo "add_device $master" > "$PG/kpktgend_0"
+	echo "xmit_mode $mode" > "$PG/$master"
+	err=$( { echo "$opt" > "$PG/$master"; } 2>&1 )
+	rc=$?
+	ktap_info "$mode $opt: rc $rc${err:+: $err}"
+	[ "$rc" -ne 0 ]
+	check_err $? "$mode: pktgen took '$opt' on the master"
+	grep -q 'clone_skb: 0 ' "$PG/$master" && ! grep -q 'burst: ' "$PG/$master"
+	check_err $? "$mode $opt: pktgen's device changed: $(grep -Eo 'clone_skb: [0-9]+|burst: [0-9]+' "$PG/$master" | xargs)"
+}
+
+# tx_skb_sharing_is on|off: the master's setting, as failoverctl shows it
+tx_skb_sharing_is()
+{
+	local out
+
+	out=$("$FCTL" show "$master") || return 1
+	[[ $out == *" tx_skb_sharing $1"* ]]
+}
+
+# pktgen's clone_skb and burst send one skb several times. By default the
+# master refuses them, as stock and bonding do; with tx_skb_sharing on it
 # takes them, as its lowers do, and every copy goes through it.
 shared_skbs()
 {
+	local desc="shared skbs: pktgen clone_skb and burst on the master only with tx_skb_sharing on"
+
 	if ! modprobe pktgen 2> /dev/null || [ ! -w "$PG/pgctrl" ]; then
 		log_skip "pktgen not available (modprobe pktgen)"
-		log_test "shared skbs: pktgen clone_skb and burst on the master"
+		log_test "$desc"
 		return
 	fi
 	defer rmmod pktgen
+	if [ "${FT_MODULES:-}" != stock ]; then
+		[ -x "$FCTL" ] || {
+			log_skip "$FCTL not built (make -C tools/net/failover)"
+			log_test "$desc"
+			return
+		}
+		tx_skb_sharing_is off
+		check_err $? "tx_skb_sharing is not off by default: $("$FCTL" show "$master" | xargs)"
+	fi
+	pktgen_refused queue_xmit "clone_skb 8"
+	pktgen_refused start_xmit "clone_skb 8"
+	pktgen_refused start_xmit "burst 4"
+	echo "rem_device_all" > "$PG/kpktgend_0"
+	if [ "${FT_MODULES:-}" = stock ]; then
+		log_skip "refused as expected; the stock net_failover has no tx_skb_sharing"
+		log_test "$desc"
+		return
+	fi
+
+	defer "$FCTL" set "$master" tx-skb-sharing off
+	"$FCTL" set "$master" tx-skb-sharing on
+	check_err $? "failoverctl set $master tx-skb-sharing on failed"
+	tx_skb_sharing_is on
+	check_err $? "tx_skb_sharing does not read on"
 	ethtool_stat "$master" tx_primary_packets | grep -q .
 	check_err $? "$master has no ethtool counter tx_primary_packets"
 	pktgen_run queue_xmit "clone_skb 8"
 	pktgen_run start_xmit "clone_skb 8"
 	pktgen_run start_xmit "burst 4"
 	echo "rem_device_all" > "$PG/kpktgend_0"
-	log_test "shared skbs: pktgen clone_skb and burst on the master"
+
+	# Off again (pktgen has let go of the master): refused again
+	"$FCTL" set "$master" tx-skb-sharing off
+	check_err $? "failoverctl set $master tx-skb-sharing off failed"
+	pktgen_refused queue_xmit "clone_skb 8"
+	echo "rem_device_all" > "$PG/kpktgend_0"
+	log_test "$desc"
 }
 
 ipv6_off()
