@@ -5,8 +5,11 @@ guest (64-byte frames, queue_xmit, one thread) on the master and directly
 on the lower that carries its traffic, stock modules and ours in the same
 run, rounds interleaved; prints medians, spread and the ratios
 master/primary and master-via-standby/standby, and the events per packet.
+--sender af_packet (or both) adds a socket sender, af_packet_tx.c:
+AF_PACKET SOCK_RAW sendmmsg() from one process, through the qdiscs.
 
   pktgen_bench.py [--quick] [--clock icount|host] [--layout swap|boots]
+                  [--sender pktgen|af_packet|both] [--batch N]
                   [--blocks stock,ours,...] [--rounds N] [--secs S]
                   [--paths primary,standby] [--qdiscs default,blackhole]
                   [--standby-via down|force] [--ours-dir DIR] [--out DIR]
@@ -43,12 +46,17 @@ import run_vm as rv  # noqa: E402  (vm/run_vm.py, owned by the VM runner)
 
 ROOT = rv.ROOT
 GUEST_INIT = os.path.join(HERE, "pktgen_init.sh")
+AFP_SRC = os.path.join(HERE, "af_packet_tx.c")
+AFP_BIN = "af_packet_tx"
 DONE_MARK = "pktgen-guest: done"
 # Module sets: Debian's; ours with its defaults (the master refuses
 # clone_skb and burst, as stock does, and forwards pktgen's shared skbs
 # without cloning them: the path ordinary traffic takes); ours with
 # tx_skb_sharing=1 (clone_skb and burst accepted, every shared skb cloned).
 BLOCK_KINDS = ("stock", "ours", "ours-share")
+# Senders, in the order of their tables: pktgen queue_xmit in the kernel;
+# af_packet_tx.c, an AF_PACKET SOCK_RAW socket and sendmmsg() in a process.
+SENDERS = ("pktgen", "af_packet")
 
 # Events the guest counts; order of the columns of the events table.
 EVENT_COLS = [
@@ -253,27 +261,39 @@ def spread(xs):
             "q1": q1, "q3": q3, "n": len(xs)}
 
 
+def sender_key(sender):
+    return SENDERS.index(sender) if sender in SENDERS else len(SENDERS)
+
+
 def summarize(recs):
     rounds = [r for r in recs if r["kind"] == "round"]
     groups = {}
     for r in rounds:
-        key = (r["mods"], r["path"], r["qdisc"])
+        # records of runs before --sender have no sender: pktgen
+        key = (r.get("sender", "pktgen"), r["mods"], r["path"], r["qdisc"])
         g = groups.setdefault(key, {"master": [], "lower": [],
                                     "master_sx": [], "pairs": {},
-                                    "short": 0, "errors": 0,
+                                    "short": 0, "errors": 0, "eagain": 0,
+                                    "irqs": {},
                                     "lower_qdisc": r.get("lower_qdisc"),
                                     "how": r.get("how")})
         g[r["role"]].append(r["pps"])
         g["pairs"].setdefault((r["block"], r["r"]), {})[r["role"]] = r["pps"]
         g["errors"] += r.get("errors", 0)
-        # every frame pktgen counted must have reached the lower's qdisc
+        g["eagain"] += r.get("eagain", 0)
+        if "lower_irqs" in r and r.get("pkts"):
+            g["irqs"].setdefault(r["role"], []).append(
+                r["lower_irqs"] / r["pkts"])
+        # every frame the sender counted must have reached the lower's qdisc
         if r.get("lower_pkts", 0) < 0.98 * r.get("pkts", 0):
             g["short"] += 1
     summary = []
-    for (mods, path, qdisc), g in sorted(groups.items()):
+    for (sender, mods, path, qdisc), g in sorted(
+            groups.items(), key=lambda kv: (sender_key(kv[0][0]),) + kv[0]):
         ratios = [p["master"] / p["lower"] for p in g["pairs"].values()
                   if p.get("master") and p.get("lower")]
         summary.append({
+            "sender": sender,
             "mods": mods, "path": path, "qdisc": qdisc,
             "lower_qdisc": g["lower_qdisc"], "standby_how": g["how"],
             "master_pps": spread(g["master"]),
@@ -281,17 +301,26 @@ def summarize(recs):
             "master_start_xmit_pps": spread(g["master_sx"]),
             "ratio": spread(ratios),
             "rounds_not_via_lower": g["short"],
-            "pktgen_errors": g["errors"],
+            # pktgen: frames its xmit counted as errors; af_packet:
+            # sendmmsg() calls that failed with ENOBUFS or stopped short
+            "sender_errors": g["errors"],
+            # af_packet: sendmmsg() calls that found the send buffer full
+            "sender_eagain": g["eagain"],
+            # the lower's interrupts per frame sent, median by role
+            "lower_irqs_per_frame": {role: statistics.median(v)
+                                     for role, v in g["irqs"].items()},
         })
     cross = []
-    by = {(s["mods"], s["path"], s["qdisc"]): s for s in summary}
-    for (mods, path, qdisc), s in sorted(by.items()):
-        if mods == "stock" or ("stock", path, qdisc) not in by:
+    by = {(s["sender"], s["mods"], s["path"], s["qdisc"]): s
+          for s in summary}
+    for (sender, mods, path, qdisc), s in by.items():
+        if mods == "stock" or (sender, "stock", path, qdisc) not in by:
             continue
-        st = by[("stock", path, qdisc)]
+        st = by[(sender, "stock", path, qdisc)]
         if not (s["master_pps"] and st["master_pps"]):
             continue
         cross.append({
+            "sender": sender,
             "mods": mods, "path": path, "qdisc": qdisc,
             "master_ours_over_stock": s["master_pps"]["median"] /
             st["master_pps"]["median"],
@@ -329,32 +358,54 @@ def fmt_spread(s, scale=k, digits=None):
     return "%s [%s-%s]" % (f(s["median"]), f(s["min"]), f(s["max"]))
 
 
-def print_tables(summary, cross, events, opts, roles):
+SENDER_TITLE = {
+    "pktgen": "pktgen queue_xmit, %(size)d-byte frames (+FCS), 1 thread",
+    "af_packet": "AF_PACKET SOCK_RAW sendmmsg() (af_packet_tx), batches of "
+                 "%(batch)d, %(size)d-byte frames (+FCS), 1 process, "
+                 "qdisc not bypassed",
+}
+
+
+def instr(ns, pps):
+    """Guest instructions per frame at PPS under -icount (NS per instr)."""
+    return 1e9 / ns / pps
+
+
+def print_rates(summary, cross, opts, sender):
     ns = opts.get("ns_per_instr")
     w = sys.stdout.write
-    w("\npktgen queue_xmit, %d-byte frames (+FCS), 1 thread, %s; "
-      "kpps median [min-max] over %s rounds of %ss\n"
-      % (opts["pkt_size"], opts["clock"], opts["rounds_total"], opts["secs"]))
+    summary = [s for s in summary if s["sender"] == sender]
+    cross = [c for c in cross if c["sender"] == sender]
+    if not summary:
+        return
+    title = SENDER_TITLE.get(sender, sender) % {
+        "size": opts["pkt_size"], "batch": opts["batch"]}
+    w("\n[%s] %s, %s; kpps median [min-max] over %s rounds of %ss\n"
+      % (sender, title, opts["clock"], opts["rounds_total"], opts["secs"]))
+    split = any(s.get("master_start_xmit_pps") for s in summary)
     hdr = ("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
            % ("mods", "path", "qdisc", "lower_qd", "master kpps",
               "lower kpps", "master/lower", "n",
-              " instr/frame lower +master (master pass in the core, "
-              "driver's ndo_start_xmit)" if ns else ""))
+              (" instr/frame lower +master" +
+               (" (master pass in the core, driver's ndo_start_xmit)"
+                if split else "")) if ns else ""))
     w(hdr)
     w("-" * (len(hdr) - 1) + "\n")
     for s in summary:
         flag = ""
         if s["rounds_not_via_lower"]:
             flag += " !%d rounds missed the lower" % s["rounds_not_via_lower"]
-        if s["pktgen_errors"]:
-            flag += " !%d pktgen errors" % s["pktgen_errors"]
+        if s["sender_errors"]:
+            flag += " !%d %s errors" % (s["sender_errors"], sender)
+        if s["sender_eagain"]:
+            flag += " !%d EAGAIN (send buffer full)" % s["sender_eagain"]
         ins = ""
         if ns and s["master_pps"] and s["lower_pps"]:
-            il = 1e9 / ns / s["lower_pps"]["median"]
-            im = 1e9 / ns / s["master_pps"]["median"]
+            il = instr(ns, s["lower_pps"]["median"])
+            im = instr(ns, s["master_pps"]["median"])
             ins = " %11.0f %+7.0f" % (il, im - il)
             if s.get("master_start_xmit_pps"):
-                isx = 1e9 / ns / s["master_start_xmit_pps"]["median"]
+                isx = instr(ns, s["master_start_xmit_pps"]["median"])
                 ins += " = core %+4.0f + ndo %+4.0f" % (im - isx, isx - il)
         w("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
             s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
@@ -362,8 +413,9 @@ def print_tables(summary, cross, events, opts, roles):
             fmt_spread(s["ratio"], digits=3),
             s["master_pps"]["n"] if s["master_pps"] else 0, ins, flag))
     if cross:
-        w("\nours/stock (medians; the lower-direct column is the control: "
-          "~1.00 if the two module sets saw the same machine)\n")
+        w("\n[%s] ours/stock (medians; the lower-direct column is the "
+          "control: ~1.00 if the two module sets saw the same machine)\n"
+          % sender)
         w("%-12s %-8s %-9s %-14s %-14s %s\n" % (
             "mods", "path", "qdisc", "master", "lower(ctrl)",
             "master/lower"))
@@ -371,9 +423,50 @@ def print_tables(summary, cross, events, opts, roles):
             w("%-12s %-8s %-9s %-14.3f %-14.3f %.3f\n" % (
                 c["mods"], c["path"], c["qdisc"], c["master_ours_over_stock"],
                 c["lower_ours_over_stock"], c["ratio_ours_over_stock"]))
+
+
+def print_senders(summary, opts):
+    """The two senders side by side: what the master adds to a frame,
+    and how much that is of each sender's frame."""
+    ns = opts.get("ns_per_instr")
+    by = {(s["sender"], s["mods"], s["path"], s["qdisc"]): s
+          for s in summary if s["master_pps"] and s["lower_pps"]}
+    keys = sorted({kk[1:] for kk in by if kk[0] == "pktgen"} &
+                  {kk[1:] for kk in by if kk[0] == "af_packet"})
+    if not keys:
+        return
+    w = sys.stdout.write
+    w("\nsenders compared (medians): master/lower of each sender%s\n"
+      % ("; instructions per frame on the lower and what the master adds"
+         if ns else ""))
+    w("%-12s %-8s %-9s %-13s %-13s%s\n" % (
+        "mods", "path", "qdisc", "pktgen m/l", "af_pkt m/l",
+        " %-12s %-12s %-12s %s" % ("pktgen lower", "+master",
+                                   "af_pkt lower", "+master")
+        if ns else ""))
+    for kk in keys:
+        pg, af = by[("pktgen",) + kk], by[("af_packet",) + kk]
+        ins = ""
+        if ns:
+            vals = []
+            for s in (pg, af):
+                il = instr(ns, s["lower_pps"]["median"])
+                im = instr(ns, s["master_pps"]["median"])
+                vals += ["%.0f" % il, "%+.0f" % (im - il)]
+            ins = " %-12s %-12s %-12s %s" % tuple(vals)
+        w("%-12s %-8s %-9s %-13.3f %-13.3f%s\n" % (
+            kk[0], kk[1], kk[2], pg["ratio"]["median"],
+            af["ratio"]["median"], ins))
+
+
+def print_tables(summary, cross, events, opts, roles):
+    w = sys.stdout.write
+    for sender in SENDERS:
+        print_rates(summary, cross, opts, sender)
+    print_senders(summary, opts)
     if events:
-        w("\nevents per packet (one round of %d frames per row; hist "
-          "triggers on tracepoints and kprobes)\n" % opts["event_pkts"])
+        w("\n[pktgen] events per packet (one round of %d frames per row; "
+          "hist triggers on tracepoints and kprobes)\n" % opts["event_pkts"])
         cols = [c for c in EVENT_COLS
                 if any(c[0] in e["per_packet"] for e in events.values())]
         w("%-12s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
@@ -509,6 +602,21 @@ def main():
     ap.add_argument("--layout", choices=("swap", "boots"), default="swap",
                     help="swap: one boot, module sets swapped (rmmod/insmod)"
                     " between blocks; boots: one boot per block")
+    ap.add_argument("--sender", choices=("pktgen", "af_packet", "both"),
+                    default="pktgen",
+                    help="pktgen (default): pktgen queue_xmit; af_packet: "
+                    "af_packet_tx, an AF_PACKET SOCK_RAW socket sending "
+                    "with sendmmsg() through the qdiscs (built with the "
+                    "host's cc into OUT); both: both, rounds interleaved, "
+                    "one table each. Event counts, the start_xmit split "
+                    "and the pktgen option checks are pktgen's only")
+    ap.add_argument("--batch", type=int, default=64,
+                    help="af_packet: messages per sendmmsg() (default 64)")
+    ap.add_argument("--sndbuf", type=int, default=4 << 20,
+                    help="af_packet: SO_SNDBUFFORCE in bytes (default 4 "
+                    "MiB, so that frames the standby holds until its tx "
+                    "timer do not fill the send buffer; 0: the kernel's "
+                    "default)")
     ap.add_argument("--blocks",
                     help="module sets in order, one block each: stock, "
                     "ours, ours-share (ours with tx_skb_sharing=1); "
@@ -554,7 +662,8 @@ def main():
     ap.add_argument("--icount-shift", type=int, default=3,
                     help=argparse.SUPPRESS)
     ap.add_argument("--pkt-size", type=int, default=60,
-                    help="pktgen pkt_size (60 = 64-byte frames with FCS)")
+                    help="frame length without the FCS: pktgen pkt_size, "
+                    "af_packet_tx -l (60 = 64-byte frames with FCS)")
     ap.add_argument("--ours-dir", metavar="DIR",
                     help="take failover.ko and net_failover.ko from DIR "
                     "instead of the build at the repo root")
@@ -588,6 +697,12 @@ def main():
     event_pkts = args.event_pkts or (2000 if args.quick else 20000)
     paths = [p for p in args.paths.split(",") if p]
     qdiscs = [q for q in args.qdiscs.split(",") if q]
+    senders = list(SENDERS) if args.sender == "both" else [args.sender]
+    pktgen = "pktgen" in senders
+    if not 1 <= args.batch <= 1024:
+        ap.error("--batch takes 1-1024")
+    if not 0 <= args.sndbuf <= 1 << 30:
+        ap.error("--sndbuf takes 0-1073741824")
 
     env = rv.read_env()
     out = os.path.abspath(args.out or os.path.join(
@@ -617,6 +732,20 @@ def main():
             shutil.copy2(src, os.path.join(ours_dir, name + ".ko"))
             ours[name] = {"md5": md5(src), "mtime": time.strftime(
                 "%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(src)))}
+    afp = ""
+    if "af_packet" in senders:
+        # Built with the host's compiler: the guest runs the host root,
+        # so a dynamic binary finds its libc there.
+        afp = os.path.join(out, AFP_BIN)
+        cc = os.environ.get("CC", "cc")
+        res = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", afp,
+                              AFP_SRC], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        if res.returncode:
+            raise SystemExit("pktgen_bench: %s %s failed:\n%s"
+                             % (cc, AFP_SRC, res.stdout))
+        if res.stdout.strip():
+            log("%s warnings:\n%s" % (AFP_SRC, res.stdout.rstrip()))
     fctl = os.path.join(ROOT, "tools", "net", "failover", "failoverctl")
     fctl = fctl if os.access(fctl, os.X_OK) else ""
     if args.standby_via == "force" and not fctl:
@@ -643,9 +772,12 @@ def main():
     boots = [blocks] if args.layout == "swap" else [[b] for b in blocks]
     # Guest seconds per block, and a generous limit per boot: under
     # icount and on a loaded host a guest second can take several.
+    per_round = ((3 if pktgen else 0) +
+                 (2 if "af_packet" in senders else 0)) * (secs + 0.5)
     per_block = (len(paths) * len(qdiscs) *
-                 (rounds * 3 * (secs + 0.5) +
-                  (0 if args.no_events else 4 + event_pkts / 2000.0))
+                 (rounds * per_round +
+                  (0 if args.no_events or not pktgen else
+                   4 + event_pkts / 2000.0))
                  + 40)
     slowdown = 6 if icount else 2
     results_path = os.path.join(out, "pktgen_results.txt")
@@ -669,8 +801,11 @@ def main():
                 "PG_PKT_SIZE": args.pkt_size,
                 "PG_STANDBY_VIA": args.standby_via,
                 "PG_OURS_DIR": "/ftest/out/ours", "PG_FAILOVERCTL": fctl,
-                "PG_EVENTS": int(not args.no_events),
-                "PG_CLONE": int(not args.no_options),
+                "PG_SENDERS": " ".join(senders),
+                "PG_AFP": "/ftest/out/" + AFP_BIN if afp else "",
+                "PG_AFP_BATCH": args.batch, "PG_AFP_SNDBUF": args.sndbuf,
+                "PG_EVENTS": int(pktgen and not args.no_events),
+                "PG_CLONE": int(pktgen and not args.no_options),
                 "PG_REFERENCE": int(not args.no_reference),
                 "PG_SX": int(not args.no_start_xmit),
                 "PG_BLOCK0": sum(len(b) for b in boots[:bi]),
@@ -716,8 +851,8 @@ def main():
     summary, cross = summarize(recs)
     events = events_table(recs)
     roles = [r for r in recs if r["kind"] == "block"]
-    opts = {"pkt_size": args.pkt_size, "secs": secs,
-            "rounds_total": rounds * blocks.count("stock") if len(
+    opts = {"pkt_size": args.pkt_size, "secs": secs, "batch": args.batch,
+            "rounds_total": rounds * blocks.count(blocks[0]) if len(
                 {blocks.count(b) for b in set(blocks)}) == 1 else
             "%d/block" % rounds,
             "event_pkts": event_pkts,
@@ -748,6 +883,9 @@ def main():
                    "rounds_per_block": rounds, "secs": secs,
                    "paths": paths, "qdiscs": qdiscs,
                    "pkt_size": args.pkt_size, "xmit_mode": "queue_xmit",
+                   "senders": senders,
+                   "af_packet_batch": args.batch if afp else None,
+                   "af_packet_sndbuf": args.sndbuf if afp else None,
                    "virtio_tx": args.virtio_tx, "clock": args.clock,
                    "icount_shift": args.icount_shift if icount else None,
                    "standby_via": args.standby_via,

@@ -9,8 +9,9 @@
 # For each block (one module set: stock or ours, loaded fresh), each path
 # (primary: primary up; standby: primary link down, or force-standby),
 # each lower qdisc (the kernel default, blackhole, ...):
-#   - timed pktgen rounds, queue_xmit, one thread, alternating
-#     master / lower-direct in ABBA order;
+#   - timed rounds of each sender (PG_SENDERS: pktgen queue_xmit, one
+#     thread; af_packet: af_packet_tx.c, AF_PACKET SOCK_RAW sendmmsg from
+#     one process), alternating master / lower-direct in ABBA order;
 #   - once per module set, one fixed-count round per device with hist
 #     triggers on tracepoints and kprobes: events per packet;
 # and once per module set, which pktgen options (clone_skb, burst) each
@@ -35,6 +36,10 @@ PG_FAILOVERCTL=
 PG_EVENTS=1
 PG_CLONE=1
 PG_BLOCK0=0
+PG_SENDERS=pktgen
+PG_AFP=$OUT/af_packet_tx
+PG_AFP_BATCH=64
+PG_AFP_SNDBUF=0
 # shellcheck source=/dev/null
 . "$OUT/pktgen.env"
 
@@ -234,15 +239,56 @@ set_qdisc()
 	tc qdisc replace dev "$1" root "$2"
 }
 
-# qd_pkts DEV: packets offered to the root qdisc so far (sent + dropped)
+# qd_pkts DEV: QD, packets offered to the root qdisc so far (sent +
+# dropped); QDROP of them dropped, QREQ requeues (the driver's queue was
+# stopped)
 qd_pkts()
 {
 	local s re='Sent [0-9]+ bytes ([0-9]+) pkt \(dropped ([0-9]+)'
 
-	QD=0
+	QD=0 QDROP=0 QREQ=0
 	s=$(tc -s qdisc show dev "$1" root) || return 1
 	[[ $s =~ $re ]] || return 1
-	QD=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+	QD=$((BASH_REMATCH[1] + BASH_REMATCH[2])) QDROP=${BASH_REMATCH[2]}
+	re='requeues ([0-9]+)'
+	[[ $s =~ $re ]] && QREQ=${BASH_REMATCH[1]}
+	return 0
+}
+
+# irq_names DEV: IRQ_NAMES, globs of the /proc/interrupts names of DEV's
+# interrupts: virtioN-input.0, virtioN-output.0 (virtio-net, virtioN its
+# virtio device), DEV-rx-0, DEV-tx-0, DEV (e1000e MSI-X)
+IRQ_DEV=
+irq_names()
+{
+	local d
+
+	[ "$IRQ_DEV" = "$1" ] && return 0
+	d=$(readlink "/sys/class/net/$1/device")
+	IRQ_NAMES=("$1" "$1-*")
+	[ -n "$d" ] && IRQ_NAMES+=("${d##*/}-*")
+	IRQ_DEV=$1
+}
+
+# irqs DEV: IRQS = interrupts of DEV so far (every online CPU)
+irqs()
+{
+	local w n pat
+
+	irq_names "$1"
+	IRQS=0
+	while read -r -a w; do
+		[[ ${w[0]} = *: ]] || continue
+		for pat in "${IRQ_NAMES[@]}"; do
+			# shellcheck disable=SC2053 # pat is a glob
+			[[ ${w[-1]} = $pat ]] || continue
+			for n in "${w[@]:1}"; do
+				[[ $n =~ ^[0-9]+$ ]] || break
+				IRQS=$((IRQS + n))
+			done
+			break
+		done
+	done < /proc/interrupts
 }
 
 # ------------------------------------------------------------ pktgen
@@ -306,6 +352,40 @@ pg_count()
 	pg_prepare "$1" "$2" || return 1
 	echo start > "$PG/pgctrl"
 	pg_result "$1"
+}
+
+# ------------------------------------------------------------ AF_PACKET
+
+# afp_setup: a copy of af_packet_tx (built by pktgen_bench.py into OUT)
+# on the guest's tmpfs, so that no round reads it over 9p; one test run
+# on lo checks that it starts (dynamic, against the host root's libc).
+AFP_BIN=/tmp/af_packet_tx
+afp_setup()
+{
+	cp "$PG_AFP" "$AFP_BIN" || die "no AF_PACKET sender $PG_AFP"
+	chmod 755 "$AFP_BIN" || die "chmod $AFP_BIN"
+	"$AFP_BIN" -i lo -n 64 > /dev/null || die "$AFP_BIN does not run"
+}
+
+# afp_timed DEV SECS: AF_PACKET SOCK_RAW frames bound to DEV for SECS
+# seconds (the sender's CLOCK_MONOTONIC), PG_AFP_BATCH per sendmmsg(),
+# a send buffer of PG_AFP_SNDBUF bytes (0: the kernel's default).
+# PPS PKTS USEC; ERRS: calls that failed with ENOBUFS (qdisc drop) or
+# stopped short; EAGAIN: calls that found the send buffer full.
+afp_timed()
+{
+	local out re='frames=([0-9]+) calls=[0-9]+ short=([0-9]+) '
+	local sb=()
+
+	re+='eagain=([0-9]+) enobufs=([0-9]+) usec=([0-9]+) pps=([0-9]+)'
+	PPS=0 PKTS=0 USEC=0 ERRS=0 EAGAIN=0
+	[ "$PG_AFP_SNDBUF" != 0 ] && sb=(-s "$PG_AFP_SNDBUF")
+	out=$("$AFP_BIN" -i "$1" -t "$2" -b "$PG_AFP_BATCH" \
+		-l "$PG_PKT_SIZE" "${sb[@]}") || return 1
+	[[ $out =~ $re ]] || return 1
+	PKTS=${BASH_REMATCH[1]} EAGAIN=${BASH_REMATCH[3]}
+	ERRS=$((BASH_REMATCH[2] + BASH_REMATCH[4]))
+	USEC=${BASH_REMATCH[5]} PPS=${BASH_REMATCH[6]}
 }
 
 # Which lower takes the master's frames: probe with a few hundred.
@@ -514,12 +594,55 @@ go_path()
 
 # ------------------------------------------------------------ rounds
 
+# sender_rounds SND R MASTERDEV LOWERDEV: round R of sender SND, its
+# roles in ABBA order (reversed when R is odd)
+sender_rounds()
+{
+	local snd=$1 r=$2 mdev=$3 ldev=$4 order role dev q0 d0 rq0 i0
+
+	order="master lower"
+	[ "$snd" = pktgen ] && [ "${PG_SX:-1}" = 1 ] &&
+		order="master master_sx lower"
+	if ((r % 2)); then
+		order="lower master"
+		[ "$snd" = pktgen ] && [ "${PG_SX:-1}" = 1 ] &&
+			order="lower master_sx master"
+	fi
+	for role in $order; do
+		[ $role = lower ] && dev=$ldev || dev=$mdev
+		[ $role = master_sx ] && XMODE=start_xmit
+		qd_pkts "$ldev"
+		q0=$QD d0=$QDROP rq0=$QREQ
+		irqs "$ldev"
+		i0=$IRQS
+		EAGAIN=0
+		if [ "$snd" = af_packet ]; then
+			afp_timed "$dev" "$PG_SECS" ||
+				log "af_packet round on $dev failed"
+		else
+			pg_timed "$dev" "$PG_SECS" || log "round on $dev failed"
+		fi
+		XMODE=queue_xmit
+		qd_pkts "$ldev"
+		irqs "$ldev"
+		rec "round $CTX sender=$snd role=$role dev=$dev r=$r" \
+		    "pps=$PPS pkts=$PKTS usec=$USEC" \
+		    "errors=$ERRS eagain=$EAGAIN lower_pkts=$((QD - q0))" \
+		    "lower_drops=$((QDROP - d0)) lower_requeues=$((QREQ - rq0))" \
+		    "lower_irqs=$((IRQS - i0))"
+		log "$MODS $path $qd r$r $snd $role $dev:" \
+		    "$PPS pps ($PKTS in ${USEC}us," \
+		    "$ERRS errors, lower saw $((QD - q0)))"
+	done
+}
+
 # measure MASTERDEV LOWERDEV: event counts (once per CTX key), then
-# PG_ROUNDS timed master/lower pairs in ABBA order. Uses CTX, MODS,
+# PG_ROUNDS timed master/lower pairs per sender in ABBA order (the
+# senders' order is reversed every other round too). Uses CTX, MODS,
 # path, qd.
 measure()
 {
-	local mdev=$1 ldev=$2 r role dev order q0
+	local mdev=$1 ldev=$2 r snd senders s
 
 	if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] && [ "$PG_EVENTS" = 1 ]
 	then
@@ -531,30 +654,20 @@ measure()
 		fi
 		EVENTS_DONE[$MODS/$path/$qd]=1
 	fi
-	# master_sx: pktgen start_xmit on the master, which calls its
-	# ndo_start_xmit directly: the difference to "master" is the core's
-	# pass over the master, the difference to "lower" the driver's.
+	# master_sx (pktgen only): pktgen start_xmit on the master, which
+	# calls its ndo_start_xmit directly: the difference to "master" is
+	# the core's pass over the master, the difference to "lower" the
+	# driver's.
 	for ((r = 0; r < PG_ROUNDS; r++)); do
-		order="master lower"
-		[ "${PG_SX:-1}" = 1 ] && order="master master_sx lower"
+		senders=$PG_SENDERS
 		if ((r % 2)); then
-			order="lower master"
-			[ "${PG_SX:-1}" = 1 ] && order="lower master_sx master"
+			senders=
+			for s in $PG_SENDERS; do
+				senders="$s $senders"
+			done
 		fi
-		for role in $order; do
-			[ $role = lower ] && dev=$ldev || dev=$mdev
-			[ $role = master_sx ] && XMODE=start_xmit
-			qd_pkts "$ldev"
-			q0=$QD
-			pg_timed "$dev" "$PG_SECS" || log "round on $dev failed"
-			XMODE=queue_xmit
-			qd_pkts "$ldev"
-			rec "round $CTX role=$role dev=$dev r=$r" \
-			    "pps=$PPS pkts=$PKTS usec=$USEC" \
-			    "errors=$ERRS lower_pkts=$((QD - q0))"
-			log "$MODS $path $qd r$r $role $dev:" \
-			    "$PPS pps ($PKTS in ${USEC}us," \
-			    "$ERRS errors, lower saw $((QD - q0)))"
+		for snd in $senders; do
+			sender_rounds "$snd" "$r" "$mdev" "$ldev"
 		done
 	done
 }
@@ -600,6 +713,7 @@ log "blocks=\"$PG_BLOCKS\" paths=\"$PG_PATHS\" qdiscs=\"$PG_QDISCS\"" \
     "rounds=$PG_ROUNDS secs=$PG_SECS"
 
 declare -A EVENTS_DONE CLONE_DONE
+[[ " $PG_SENDERS " = *" af_packet "* ]] && afp_setup
 bi=$PG_BLOCK0
 for MODS in $PG_BLOCKS; do
 	bi=$((bi + 1))
