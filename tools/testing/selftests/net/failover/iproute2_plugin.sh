@@ -360,6 +360,28 @@ holddown_peer_notify_set()
 	log_test "holddown_ms and peer_notify set and read back"
 }
 
+# set_sharing on|off JSON PKTGEN: ip link set tx_skb_sharing on|off; the
+# JSON attribute then reads JSON (true/false), ip -d link shows it, the
+# primary stays active and pktgen's clone_skb/burst answer PKTGEN (yes/no)
+set_sharing()
+{
+	local out
+
+	ip_run link set dev "$master" type net_failover tx_skb_sharing "$1"
+	check_err $? "ip link set tx_skb_sharing $1 failed"
+	read_master
+	[ "$M_SHARING" = "$2" ] && [ "$M_ACTIVE" = "$primary" ]
+	check_err $? "tx_skb_sharing $1: reads '$M_SHARING' active '$M_ACTIVE'"
+	out=$(ip -d link show dev "$master")
+	[[ $out == *" primary_blocked off tx_skb_sharing $1 "* ]]
+	check_err $? "ip -d link show: ${out//$'\n'/ | }"
+	if mod_loaded pktgen; then
+		out=$(pktgen_sharing "$master")
+		[ "$out" = "$3" ]
+		check_err $? "tx_skb_sharing $1: pktgen on $master: $out"
+	fi
+}
+
 # tx_skb_sharing on: the master offers IFF_TX_SKB_SHARING, so pktgen takes
 # clone_skb and burst on it (refused before, with the default off)
 tx_skb_sharing_on()
@@ -378,19 +400,7 @@ tx_skb_sharing_on()
 	else
 		ktap_info "no pktgen: IFF_TX_SKB_SHARING not checked"
 	fi
-	ip_run link set dev "$master" type net_failover tx_skb_sharing on
-	check_err $? "ip link set tx_skb_sharing on failed"
-	read_master
-	[ "$M_SHARING" = true ] && [ "$M_ACTIVE" = "$primary" ]
-	check_err $? "tx_skb_sharing '$M_SHARING' active '$M_ACTIVE'"
-	out=$(ip -d link show dev "$master")
-	[[ $out == *" primary_blocked off tx_skb_sharing on "* ]]
-	check_err $? "ip -d link show: ${out//$'\n'/ | }"
-	if mod_loaded pktgen; then
-		out=$(pktgen_sharing "$master")
-		[ "$out" = yes ]
-		check_err $? "tx_skb_sharing on: pktgen on $master: $out"
-	fi
+	set_sharing on true yes
 	# not on/off: the plugin refuses it, nothing changes
 	ip_run link set dev "$master" type net_failover tx_skb_sharing 2
 	check_fail $? "tx_skb_sharing 2 accepted"
@@ -407,23 +417,9 @@ tx_skb_sharing_on()
 # Runs after tx_skb_sharing_on: off again, refused again
 tx_skb_sharing_off()
 {
-	local out
-
 	setup
 	check_err $? "setup failed"
-	ip_run link set dev "$master" type net_failover tx_skb_sharing off
-	check_err $? "ip link set tx_skb_sharing off failed"
-	read_master
-	[ "$M_SHARING" = false ]
-	check_err $? "tx_skb_sharing '$M_SHARING', want false"
-	out=$(ip -d link show dev "$master")
-	[[ $out == *" primary_blocked off tx_skb_sharing off "* ]]
-	check_err $? "ip -d link show: ${out//$'\n'/ | }"
-	if mod_loaded pktgen; then
-		out=$(pktgen_sharing "$master")
-		[ "$out" = no ]
-		check_err $? "tx_skb_sharing off: pktgen on $master: $out"
-	fi
+	set_sharing off false no
 	measure
 	expect_primary_path
 	log_test "tx_skb_sharing off: pktgen refuses clone_skb and burst again"

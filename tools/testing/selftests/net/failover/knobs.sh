@@ -155,6 +155,22 @@ peer_notify()
 	log_test "peer notification: peer_notify gratuitous ARPs per path change"
 }
 
+# sharing_set on|off KNOB PKTGEN: set tx_skb_sharing; it then reads KNOB
+# (True/False) and pktgen's clone_skb/burst on the master answer PKTGEN
+sharing_set()
+{
+	local v out
+
+	ip link set dev "$master" type net_failover tx_skb_sharing "$1"
+	check_err $? "tx_skb_sharing $1 refused"
+	v=$(knob tx_skb_sharing)
+	[ "$v" = "$2" ]
+	check_err $? "tx_skb_sharing $1: reads $v"
+	out=$(pktgen_sharing "$master")
+	[ "$out" = "$3" ]
+	check_err $? "tx_skb_sharing $1: pktgen on $master: $out"
+}
+
 # tx_skb_sharing: off by default (pktgen's clone_skb and burst refused on
 # the master, as by stock and bonding); on, they are taken; 2 is refused
 # and changes nothing; off again, refused again.
@@ -177,14 +193,7 @@ tx_skb_sharing()
 	check_err $? "tx_skb_sharing off: pktgen on $master: $out"
 
 	defer ip link set dev "$master" type net_failover tx_skb_sharing off
-	ip link set dev "$master" type net_failover tx_skb_sharing on
-	check_err $? "tx_skb_sharing on refused"
-	v=$(knob tx_skb_sharing)
-	[ "$v" = True ]
-	check_err $? "tx_skb_sharing on: reads $v"
-	out=$(pktgen_sharing "$master")
-	[ "$out" = yes ]
-	check_err $? "tx_skb_sharing on: pktgen on $master: $out"
+	sharing_set on True yes
 
 	out=$(ip link set dev "$master" type net_failover tx_skb_sharing 2 2>&1)
 	check_fail $? "tx_skb_sharing 2 accepted"
@@ -194,14 +203,7 @@ tx_skb_sharing()
 	[ "$v" = True ]
 	check_err $? "tx_skb_sharing 2 changed it: reads $v"
 
-	ip link set dev "$master" type net_failover tx_skb_sharing off
-	check_err $? "tx_skb_sharing off refused"
-	v=$(knob tx_skb_sharing)
-	[ "$v" = False ]
-	check_err $? "tx_skb_sharing off: reads $v"
-	out=$(pktgen_sharing "$master")
-	[ "$out" = no ]
-	check_err $? "tx_skb_sharing off again: pktgen on $master: $out"
+	sharing_set off False no
 	log_test "$desc"
 }
 

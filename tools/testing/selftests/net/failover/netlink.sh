@@ -220,6 +220,21 @@ pg_expect()
 	check_err $? "tx_skb_sharing $S_TX_SKB_SHARING: pktgen on $master: $out, want $1"
 }
 
+# fctl_sharing on|off VALUE PKTGEN: failoverctl set tx-skb-sharing; the
+# attribute then reads VALUE, show prints it, the primary stays active and
+# pktgen's clone_skb/burst answer PKTGEN
+fctl_sharing()
+{
+	"$FCTL" set "$master" tx-skb-sharing "$1"
+	check_err $? "set tx-skb-sharing $1 failed"
+	fo_state
+	[ "$S_TX_SKB_SHARING" = "$2" ] && [ "$S_ACTIVE" = "$primary" ]
+	check_err $? "tx-skb-sharing $1: $(state_line)"
+	"$FCTL" show "$master" | grep -q " tx_skb_sharing $1$"
+	check_err $? "text output does not show tx_skb_sharing $1"
+	pg_expect "$3"
+}
+
 tx_skb_sharing()
 {
 	local err rc pg=
@@ -239,14 +254,7 @@ tx_skb_sharing()
 	check_err $? "text output does not show tx_skb_sharing off"
 	pg_expect no
 
-	"$FCTL" set "$master" tx-skb-sharing on
-	check_err $? "set tx-skb-sharing on failed"
-	fo_state
-	[ "$S_TX_SKB_SHARING" = 1 ] && [ "$S_ACTIVE" = "$primary" ]
-	check_err $? "tx-skb-sharing on: $(state_line)"
-	"$FCTL" show "$master" | grep -q " tx_skb_sharing on$"
-	check_err $? "text output does not show tx_skb_sharing on"
-	pg_expect yes
+	fctl_sharing on 1 yes
 
 	# The kernel's policy (NLA_POLICY_MAX) refuses 2 and changes nothing
 	err=$("$FCTL" --no-check set "$master" tx-skb-sharing 2 2>&1)
@@ -262,12 +270,7 @@ tx_skb_sharing()
 	check_err $? "tx-skb-sharing 2 changed it: $(state_line)"
 	pg_expect yes
 
-	"$FCTL" set "$master" tx-skb-sharing off
-	check_err $? "set tx-skb-sharing off failed"
-	fo_state
-	[ "$S_TX_SKB_SHARING" = 0 ] && [ "$S_ACTIVE" = "$primary" ]
-	check_err $? "tx-skb-sharing off: $(state_line)"
-	pg_expect no
+	fctl_sharing off 0 no
 	log_test "tx-skb-sharing on/off, 2 refused; pktgen clone_skb and burst follow"
 }
 
