@@ -3,7 +3,8 @@
 #
 # Run every test from a fresh machine: setup, build, lint, the CRC check of
 # the built modules on the host, then the guest selftests with our modules
-# (ACPI hotplug: every script; native PCIe hotplug: the hotplug scripts).
+# (ACPI hotplug: every script; native PCIe hotplug: the hotplug scripts;
+# a third guest with the simulated lowers of nfosim.ko: SIM_TESTS).
 # Every KTAP result is counted; the last line is
 #
 #   N passed, N failed, N skipped
@@ -11,8 +12,8 @@
 # and the exit status is non-zero when anything failed.
 #
 #   scripts/check.sh [--serial] [--stock]
-#	--serial   run the two guests one after the other (default: both
-#	           at once, one per core)
+#	--serial   run the guests one after the other (default: all at
+#	           once)
 #	--stock    also run the guest suite with Debian's stock modules, for
 #	           comparison (reported, not counted)
 #
@@ -24,6 +25,8 @@ FT=$ROOT/tools/testing/selftests/net/failover
 LOG=$ROOT/.cache/check
 SERIAL=0
 STOCK=0
+SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_stress
+SIM_STRESS_SECS=${SIM_STRESS_SECS:-30}
 for a in "$@"; do
 	case $a in
 	--serial) SERIAL=1;;
@@ -155,20 +158,31 @@ if [ "$built" = 1 ]; then
 	step netdevsim "$FT/host/vf_steer_probe.sh" --build-netdevsim
 	runs=("acpi:all" "native:hotplug_qmp,pci_remove,vf_steer_probe_nsim")
 	[ "$STOCK" = 1 ] && runs+=("acpi:all:stock")
+	# The tests on simulated lowers (nfosim.ko, 2 CPUs), sim_stress cut
+	# to SIM_STRESS_SECS; the full 300 s run is in check-debug.sh.
+	if step nfosim make -C "$FT/nfosim"; then
+		runs+=("acpi:$SIM_TESTS:ours:sim")
+	fi
 	pids=()
 	for r in "${runs[@]}"; do
-		IFS=: read -r hp tests mods <<< "$r"
+		IFS=: read -r hp tests mods kind <<< "$r"
 		mods=${mods:-ours}
-		out=$LOG/vm-$mods-$hp
+		out=$LOG/vm-$mods-$hp${kind:+-$kind}
+		runner=("$FT/vm/run_vm.py")
 		args=(--modules "$mods" --hotplug "$hp" --quiet --out "$out"
 		      --timeout 1200 --test-timeout 400)
 		[ "$tests" = all ] || args+=(--tests "$tests")
+		if [ "$kind" = sim ]; then
+			runner=(python3 "$FT/vm/run_vm_ext.py"
+				--add-module "nfosim=$FT/nfosim/nfosim.ko"
+				--smp 2 --env "SIM_STRESS_SECS=$SIM_STRESS_SECS")
+		fi
 		note "guest: modules=$mods hotplug=$hp tests=$tests"
 		if [ "$SERIAL" = 1 ]; then
-			"$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
+			"${runner[@]}" "${args[@]}" > "$out.log" 2>&1
 			echo $? > "$out.rc"
 		else
-			("$FT/vm/run_vm.py" "${args[@]}" > "$out.log" 2>&1
+			("${runner[@]}" "${args[@]}" > "$out.log" 2>&1
 			 echo $? > "$out.rc") &
 			pids+=($!)
 		fi
@@ -177,9 +191,9 @@ if [ "$built" = 1 ]; then
 		wait "$pid"
 	done
 	for r in "${runs[@]}"; do
-		IFS=: read -r hp tests mods <<< "$r"
+		IFS=: read -r hp tests mods kind <<< "$r"
 		mods=${mods:-ours}
-		out=$LOG/vm-$mods-$hp
+		out=$LOG/vm-$mods-$hp${kind:+-$kind}
 		if [ "$mods" = stock ]; then	# for comparison only
 			grep -E '^# run_vm:' "$out/results.ktap" 2>/dev/null |
 				sed 's/^# /  (not counted) /'

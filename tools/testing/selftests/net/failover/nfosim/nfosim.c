@@ -33,6 +33,10 @@
  * Netdev names: the standby of group ID is nsbID, primary PID of group ID
  * is nprID_PID; the master gets the next ethN.
  *
+ * Every lower has NFOSIM_TX_QUEUES transmit queues and one receive queue;
+ * ethtool -L DEV tx N sets the number in use (real_num_tx_queues, 1 to
+ * NFOSIM_TX_QUEUES). A lower registered again starts with all of them.
+ *
  * Locking: nfosim_lock protects the groups, the lowers and their netdev
  * pointers; it is taken before RTNL. A group or lower is unlinked and
  * marked dead under the lock, its debugfs directory removed without the
@@ -45,6 +49,7 @@
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/etherdevice.h>
+#include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
@@ -167,10 +172,35 @@ static const struct net_device_ops nfosim_netdev_ops = {
 	.ndo_vlan_rx_kill_vid	= nfosim_vlan_vid,
 };
 
+/* One receive channel; transmit channels in use: real_num_tx_queues. */
+static void nfosim_get_channels(struct net_device *dev,
+				struct ethtool_channels *ch)
+{
+	ch->max_rx = 1;
+	ch->max_tx = dev->num_tx_queues;
+	ch->rx_count = 1;
+	ch->tx_count = dev->real_num_tx_queues;
+}
+
+/* Under RTNL; the ethtool core has checked the counts against the maxima
+ * (no combined or other channels) and that neither rx nor tx is 0.
+ */
+static int nfosim_set_channels(struct net_device *dev,
+			       struct ethtool_channels *ch)
+{
+	return netif_set_real_num_tx_queues(dev, ch->tx_count);
+}
+
+static const struct ethtool_ops nfosim_ethtool_ops = {
+	.get_channels		= nfosim_get_channels,
+	.set_channels		= nfosim_set_channels,
+};
+
 static void nfosim_setup(struct net_device *dev)
 {
 	ether_setup(dev);
 	dev->netdev_ops = &nfosim_netdev_ops;
+	dev->ethtool_ops = &nfosim_ethtool_ops;
 	dev->priv_flags |= IFF_UNICAST_FLT;
 	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_RXCSUM |
 			   NETIF_F_ALL_TSO | NETIF_F_HIGHDMA;
