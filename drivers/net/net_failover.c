@@ -280,9 +280,10 @@ static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
  * change skb->dev of the sender's skb (its next copy would bypass the
  * master), nor give the lower an skb whose fields it rewrites while the
  * lower may still hold it in a qdisc, nor let the same skb be linked into
- * a qdisc twice. Without tx_skb_sharing the master never offers
- * IFF_TX_SKB_SHARING, a sender cannot reuse the skb, and it goes to the
- * lower as it is, as bonding does.
+ * a qdisc twice. Without tx_skb_sharing the master does not offer
+ * IFF_TX_SKB_SHARING, so pktgen refuses clone_skb and burst (it checks
+ * when they are set), and a shared skb goes to the lower as it is, as
+ * bonding does.
  */
 static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 					    struct net_device *dev,
@@ -607,7 +608,9 @@ static void nfo_compute_features(struct net_device *dev)
 	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
 	if (dst_release == (IFF_XMIT_DST_RELEASE | IFF_XMIT_DST_RELEASE_PERM))
 		dev->priv_flags |= IFF_XMIT_DST_RELEASE;
-	/* pktgen's clone_skb and burst where every lower allows them. */
+	/* pktgen's clone_skb and burst with tx_skb_sharing on, where every
+	 * lower allows them.
+	 */
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	if (nfo->tx_skb_sharing && (nfo->primary.dev || nfo->standby.dev))
 		dev->priv_flags |= sharing;
