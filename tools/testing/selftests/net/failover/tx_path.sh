@@ -206,6 +206,12 @@ qdisc_drained()
 	[ "$(qdisc_backlog "$1")" -eq 0 ]
 }
 
+# primary_sent_all: the primary's tx_packets has grown by COUNT since P0
+primary_sent_all()
+{
+	[ $(($(dev_stat "$primary" tx_packets) - P0)) -ge "$COUNT" ]
+}
+
 pktgen_run()
 {
 	local mode=$1 opt=$2 ptx mtx m0 sent
@@ -229,6 +235,9 @@ pktgen_run()
 	check_err $? "$mode $opt: no tx_primary_packets from ethtool -S $master"
 	echo start > "$PG/pgctrl"
 	sent=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$PG/$master")
+	# e1000e counts a frame when its transmit completes, shortly after
+	# pktgen is done: wait for the count rather than read it at once.
+	P0=$ptx busywait 2000 primary_sent_all
 	ptx=$(($(dev_stat "$primary" tx_packets) - ptx))
 	mtx=$(ethtool_stat "$master" tx_primary_packets)
 	ktap_info "$mode $opt: pktgen sent $sent; master's primary path" \
