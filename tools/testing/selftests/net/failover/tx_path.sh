@@ -206,10 +206,10 @@ qdisc_drained()
 	[ "$(qdisc_backlog "$1")" -eq 0 ]
 }
 
-# primary_sent_all: the primary's tx_packets has grown by COUNT since P0
-primary_sent_all()
+# primary_sent_since N: the primary's tx_packets has grown by COUNT since N
+primary_sent_since()
 {
-	[ $(($(dev_stat "$primary" tx_packets) - P0)) -ge "$COUNT" ]
+	[ $(($(dev_stat "$primary" tx_packets) - $1)) -ge "$COUNT" ]
 }
 
 pktgen_run()
@@ -237,7 +237,7 @@ pktgen_run()
 	sent=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$PG/$master")
 	# e1000e counts a frame when its transmit completes, shortly after
 	# pktgen is done: wait for the count rather than read it at once.
-	P0=$ptx busywait 2000 primary_sent_all
+	busywait 2000 primary_sent_since "$ptx"
 	ptx=$(($(dev_stat "$primary" tx_packets) - ptx))
 	mtx=$(ethtool_stat "$master" tx_primary_packets)
 	ktap_info "$mode $opt: pktgen sent $sent; master's primary path" \
@@ -292,12 +292,11 @@ shared_skbs()
 {
 	local desc="shared skbs: pktgen clone_skb and burst on the master only with tx_skb_sharing on"
 
-	if ! modprobe pktgen 2> /dev/null || [ ! -w "$PG/pgctrl" ]; then
+	if ! pktgen_ready; then
 		log_skip "pktgen not available (modprobe pktgen)"
 		log_test "$desc"
 		return
 	fi
-	defer rmmod pktgen
 	if [ "${FT_MODULES:-}" != stock ]; then
 		[ -x "$FCTL" ] || {
 			log_skip "$FCTL not built (make -C tools/net/failover)"

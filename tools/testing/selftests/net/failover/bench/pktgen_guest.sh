@@ -594,6 +594,17 @@ go_path()
 
 # ------------------------------------------------------------ rounds
 
+# reversed WORD...: the words in reverse order (ABBA rounds)
+reversed()
+{
+	local out='' w
+
+	for w; do
+		out="$w${out:+ $out}"
+	done
+	echo "$out"
+}
+
 # sender_rounds SND R MASTERDEV LOWERDEV: round R of sender SND, its
 # roles in ABBA order (reversed when R is odd)
 sender_rounds()
@@ -603,11 +614,8 @@ sender_rounds()
 	order="master lower"
 	[ "$snd" = pktgen ] && [ "${PG_SX:-1}" = 1 ] &&
 		order="master master_sx lower"
-	if ((r % 2)); then
-		order="lower master"
-		[ "$snd" = pktgen ] && [ "${PG_SX:-1}" = 1 ] &&
-			order="lower master_sx master"
-	fi
+	# shellcheck disable=SC2086 # one argument per word
+	((r % 2)) && order=$(reversed $order)
 	for role in $order; do
 		[ $role = lower ] && dev=$ldev || dev=$mdev
 		[ $role = master_sx ] && XMODE=start_xmit
@@ -642,7 +650,7 @@ sender_rounds()
 # path, qd.
 measure()
 {
-	local mdev=$1 ldev=$2 r snd senders s
+	local mdev=$1 ldev=$2 r snd senders
 
 	if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] && [ "$PG_EVENTS" = 1 ]
 	then
@@ -660,12 +668,8 @@ measure()
 	# driver's.
 	for ((r = 0; r < PG_ROUNDS; r++)); do
 		senders=$PG_SENDERS
-		if ((r % 2)); then
-			senders=
-			for s in $PG_SENDERS; do
-				senders="$s $senders"
-			done
-		fi
+		# shellcheck disable=SC2086 # one argument per word
+		((r % 2)) && senders=$(reversed $PG_SENDERS)
 		for snd in $senders; do
 			sender_rounds "$snd" "$r" "$mdev" "$ldev"
 		done
