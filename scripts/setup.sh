@@ -21,7 +21,7 @@ mkdir -p "$CACHE"
 
 PKGS="build-essential gcc make kmod cpio xz-utils busybox-static
       qemu-system-x86 qemu-utils sparse pkg-config libnl-3-dev
-      libnl-route-3-dev iproute2 ethtool python3 python3-docutils
+      libnl-genl-3-dev iproute2 ethtool python3 python3-docutils
       linux-source-6.1 linux-headers-amd64 bc flex bison libelf-dev
       libssl-dev dwarves rsync jq"
 

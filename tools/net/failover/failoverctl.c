@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * failoverctl - show and configure net_failover masters over rtnetlink
+ * failoverctl - show and configure net_failover masters
  *
- * The state comes from the IFLA_INFO_DATA of a link of kind "net_failover"
- * (the master) and from the IFLA_INFO_SLAVE_DATA of its lowers; changes go
- * out as RTM_NEWLINK on the master (IFLA_INFO_DATA) or on a lower
- * (IFLA_INFO_SLAVE_DATA). See include/uapi/linux/net_failover.h.
+ * Talks to the generic netlink family "net_failover" (see
+ * include/uapi/linux/net_failover.h): NET_FAILOVER_CMD_GET for the state
+ * of one master (named by itself or by one of its lowers) or a dump of
+ * every master, NET_FAILOVER_CMD_SET for its settings, and the "events"
+ * multicast group for NET_FAILOVER_CMD_NTF. The master itself is a plain
+ * Ethernet device to rtnetlink, as with the stock driver.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,40 +21,57 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include <linux/if_link.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/net_failover.h>
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
-#include <netlink/route/link.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK	270
 #endif
+
+/* The kernel's spelling (include/linux/compiler_attributes.h) */
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 #define PROG		"failoverctl"
 #define EXIT_USAGE	2
 #define HOLDDOWN_MAX	60000u	/* NFO_HOLDDOWN_MAX_MS in the driver */
 #define PEER_NOTIFY_MAX	255u	/* the attribute is a u8 */
 #define DUMP_RETRIES	5
+#define SHARING_FIXED	"it is fixed when a master is created, by " \
+			"net_failover's module parameter tx_skb_sharing " \
+			"(modprobe net_failover tx_skb_sharing=1)"
 
-/* One link of an RTM_GETLINK dump, with the failover state if any */
-struct fo_link {
-	int ifindex;
-	int master;			/* IFLA_MASTER, 0 if none */
-	char name[IF_NAMESIZE];
-	bool is_master;			/* IFLA_INFO_KIND "net_failover" */
-	bool is_lower;			/* IFLA_INFO_SLAVE_KIND "net_failover" */
-	uint32_t seen;			/* bit n: attribute n was present */
-	uint32_t val[32];		/* IFLA_NET_FAILOVER(_LOWER)_* values */
+enum { PRIMARY, STANDBY, NR_LOWERS };
+
+static const char * const role_name[NR_LOWERS] = { "primary", "standby" };
+static const int role_attr[NR_LOWERS] = {
+	NET_FAILOVER_A_PRIMARY, NET_FAILOVER_A_STANDBY,
 };
 
-struct fo_table {
-	struct fo_link *links;
+struct fo_lower {
+	bool present;
+	char name[IF_NAMESIZE];
+	uint32_t seen;			/* bit n: attribute n was present */
+	uint32_t val[NET_FAILOVER_A_LOWER_MAX + 1];
+};
+
+/* A master as a GET reply or an NTF describes it */
+struct fo_master {
+	char name[IF_NAMESIZE];
+	uint32_t seen;
+	uint32_t val[NET_FAILOVER_A_MAX + 1];
+	struct fo_lower lower[NR_LOWERS];
+};
+
+struct fo_list {
+	struct fo_master *m;
 	size_t nr;
 	size_t alloc;
 	bool nomem;
@@ -62,6 +81,8 @@ struct fo_table {
 struct fo_ack {
 	int error;			/* negative errno, 0 if none */
 	char msg[256];			/* NLMSGERR_ATTR_MSG */
+	char attr[48];			/* NLMSGERR_ATTR_OFFS, by name */
+	char missing[48];		/* NLMSGERR_ATTR_MISS_TYPE, by name */
 	bool has_range;			/* NLMSGERR_ATTR_POLICY had a range */
 	bool is_signed;
 	int64_t smin, smax;
@@ -71,26 +92,52 @@ struct fo_ack {
 static struct fo_ack ack;
 static bool json;
 static bool no_check;
+static int family;
 
-static struct nla_policy master_policy[IFLA_NET_FAILOVER_MAX + 1] = {
-	[IFLA_NET_FAILOVER_PRIMARY]		= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_STANDBY]		= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_ACTIVE]		= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_SWITCHES]		= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_FORCE_STANDBY]	= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_HOLDDOWN_MS]		= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_TX_SKB_SHARING]	= { .type = NLA_U8 },
+static const char * const master_attr_name[NET_FAILOVER_A_MAX + 1] = {
+	[NET_FAILOVER_A_IFINDEX]	= "ifindex",
+	[NET_FAILOVER_A_IFNAME]		= "ifname",
+	[NET_FAILOVER_A_ACTIVE]		= "active",
+	[NET_FAILOVER_A_SWITCHES]	= "switches",
+	[NET_FAILOVER_A_FORCE_STANDBY]	= "force_standby",
+	[NET_FAILOVER_A_HOLDDOWN_MS]	= "holddown_ms",
+	[NET_FAILOVER_A_PEER_NOTIFY]	= "peer_notify",
+	[NET_FAILOVER_A_TX_SKB_SHARING]	= "tx_skb_sharing",
+	[NET_FAILOVER_A_PRIMARY]	= "primary",
+	[NET_FAILOVER_A_STANDBY]	= "standby",
 };
 
-static struct nla_policy lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1] = {
-	[IFLA_NET_FAILOVER_LOWER_ROLE]		= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_LOWER_ACTIVE]	= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_LOWER_LINK]		= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_LOWER_ACTIVATIONS]	= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS]	= { .type = NLA_U32 },
-	[IFLA_NET_FAILOVER_LOWER_BLOCKED]	= { .type = NLA_U8 },
+static const char * const lower_attr_name[NET_FAILOVER_A_LOWER_MAX + 1] = {
+	[NET_FAILOVER_A_LOWER_IFINDEX]		= "ifindex",
+	[NET_FAILOVER_A_LOWER_IFNAME]		= "ifname",
+	[NET_FAILOVER_A_LOWER_ACTIVE]		= "active",
+	[NET_FAILOVER_A_LOWER_LINK]		= "link",
+	[NET_FAILOVER_A_LOWER_ACTIVATIONS]	= "activations",
+	[NET_FAILOVER_A_LOWER_DEACTIVATIONS]	= "deactivations",
+	[NET_FAILOVER_A_LOWER_BLOCKED]		= "blocked",
+};
+
+static struct nla_policy master_policy[NET_FAILOVER_A_MAX + 1] = {
+	[NET_FAILOVER_A_IFINDEX]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_IFNAME]		= { .type = NLA_STRING },
+	[NET_FAILOVER_A_ACTIVE]		= { .type = NLA_U32 },
+	[NET_FAILOVER_A_SWITCHES]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_FORCE_STANDBY]	= { .type = NLA_U8 },
+	[NET_FAILOVER_A_HOLDDOWN_MS]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_PEER_NOTIFY]	= { .type = NLA_U8 },
+	[NET_FAILOVER_A_TX_SKB_SHARING]	= { .type = NLA_U8 },
+	[NET_FAILOVER_A_PRIMARY]	= { .type = NLA_NESTED },
+	[NET_FAILOVER_A_STANDBY]	= { .type = NLA_NESTED },
+};
+
+static struct nla_policy lower_policy[NET_FAILOVER_A_LOWER_MAX + 1] = {
+	[NET_FAILOVER_A_LOWER_IFINDEX]		= { .type = NLA_U32 },
+	[NET_FAILOVER_A_LOWER_IFNAME]		= { .type = NLA_STRING },
+	[NET_FAILOVER_A_LOWER_ACTIVE]		= { .type = NLA_U8 },
+	[NET_FAILOVER_A_LOWER_LINK]		= { .type = NLA_U8 },
+	[NET_FAILOVER_A_LOWER_ACTIVATIONS]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_LOWER_DEACTIVATIONS]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_LOWER_BLOCKED]		= { .type = NLA_U8 },
 };
 
 static void usage(FILE *f)
@@ -98,21 +145,25 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [-j] show [DEV]\n"
 		"       " PROG " [-n] set MASTER [force-standby on|off] [holddown MS]\n"
-		"                         [peer-notify N] [tx-skb-sharing on|off]\n"
+		"                         [peer-notify N]\n"
 		"       " PROG " [-n] set-lower LOWER blocked on|off\n"
+		"       " PROG " [-j] monitor\n"
 		"       " PROG " -h\n"
 		"\n"
 		"Options:\n"
-		"  -j, --json      show: print one JSON array of masters\n"
-		"  -n, --no-check  set, set-lower: send values without checking\n"
-		"                  their range (the kernel checks them)\n"
+		"  -j, --json      show, monitor: JSON (show: one array of masters;\n"
+		"                  monitor: one object per line and event)\n"
+		"  -n, --no-check  set, set-lower: send what is given without\n"
+		"                  checking it (the kernel checks it)\n"
 		"  -h, --help      print this help\n"
 		"\n"
-		"Ranges: holddown 0..%u ms, peer-notify 0..%u.\n",
+		"Ranges: holddown 0..%u ms, peer-notify 0..%u. tx_skb_sharing is\n"
+		"read-only: net_failover's module parameter fixes it for each master\n"
+		"when the master is created.\n",
 		HOLDDOWN_MAX, PEER_NOTIFY_MAX);
 }
 
-static void __attribute__((format(printf, 1, 2), noreturn))
+static _Noreturn void __printf(1, 2)
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -125,7 +176,13 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* ---- netlink plumbing -------------------------------------------------- */
+static _Noreturn void out_of_memory(void)
+{
+	fprintf(stderr, PROG ": out of memory\n");
+	exit(EXIT_FAILURE);
+}
+
+/* ---- extended acks ----------------------------------------------------- */
 
 static void ack_parse_policy(struct nlattr *pol)
 {
@@ -153,20 +210,64 @@ static void ack_parse_policy(struct nlattr *pol)
 	}
 }
 
+static const char *attr_name(bool lower, int type)
+{
+	if (lower)
+		return type > 0 && type <= NET_FAILOVER_A_LOWER_MAX &&
+		       lower_attr_name[type] ? lower_attr_name[type] : "?";
+	return type > 0 && type <= NET_FAILOVER_A_MAX &&
+	       master_attr_name[type] ? master_attr_name[type] : "?";
+}
+
+/*
+ * Name the attribute that starts @off bytes into @req (the request the
+ * kernel answers), as "name" or "nest.name", in @buf.
+ */
+static void name_attr_at(struct nl_msg *req, uint32_t off, char *buf,
+			 size_t len)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(req);
+	struct nlattr *nla, *inner;
+	int rem, irem;
+
+	nla_for_each_attr(nla, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		uint32_t at = (char *)nla - (char *)nlh;
+
+		if (at == off) {
+			snprintf(buf, len, "%s", attr_name(false, nla_type(nla)));
+			return;
+		}
+		if (off < at || off >= at + nla->nla_len ||
+		    (nla_type(nla) != NET_FAILOVER_A_PRIMARY &&
+		     nla_type(nla) != NET_FAILOVER_A_STANDBY))
+			continue;
+		nla_for_each_nested(inner, nla, irem) {
+			if ((uint32_t)((char *)inner - (char *)nlh) != off)
+				continue;
+			snprintf(buf, len, "%s.%s",
+				 attr_name(false, nla_type(nla)),
+				 attr_name(true, nla_type(inner)));
+			return;
+		}
+	}
+}
+
 /*
  * Error acknowledgements: keep the errno and the extended ack (message,
- * policy of the rejected attribute) for fo_print_ack(). With
- * NETLINK_CAP_ACK the request is not echoed; without it, skip it.
+ * offending or missing attribute, policy of the rejected attribute) for
+ * fo_print_ack(). @arg is the request (for attribute offsets), or NULL.
+ * With NETLINK_CAP_ACK the request is not echoed; without it, skip it.
  */
 static int ack_err_cb(struct sockaddr_nl *nla, struct nlmsgerr *err,
 		      void *arg)
 {
 	struct nlmsghdr *nlh = (void *)((char *)err - NLMSG_HDRLEN);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	struct nl_msg *req = arg;
 	size_t off = sizeof(*err);
 
 	(void)nla;
-	(void)arg;
 	memset(&ack, 0, sizeof(ack));
 	ack.error = err->error;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
@@ -183,30 +284,54 @@ static int ack_err_cb(struct sockaddr_nl *nla, struct nlmsgerr *err,
 		nla_strlcpy(ack.msg, tb[NLMSGERR_ATTR_MSG], sizeof(ack.msg));
 	if (tb[NLMSGERR_ATTR_POLICY])
 		ack_parse_policy(tb[NLMSGERR_ATTR_POLICY]);
+	if (tb[NLMSGERR_ATTR_OFFS] && req)
+		name_attr_at(req, nla_get_u32(tb[NLMSGERR_ATTR_OFFS]),
+			     ack.attr, sizeof(ack.attr));
+	if (tb[NLMSGERR_ATTR_MISS_TYPE])
+		snprintf(ack.missing, sizeof(ack.missing), "%s",
+			 attr_name(!!tb[NLMSGERR_ATTR_MISS_NEST],
+				   nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE])));
 	return NL_STOP;
 }
 
-/* "PROG: what: kernel message, valid range A..B (strerror)" */
+/*
+ * "PROG: what: message (attribute A, valid range B..C): strerror", each
+ * part only when the kernel gave it.
+ */
 static void fo_print_ack(const char *what, int nlerr)
 {
 	int err = ack.error ? -ack.error : 0;
+	bool any = false;
 
 	fprintf(stderr, PROG ": %s: ", what);
 	if (ack.msg[0]) {
 		fputs(ack.msg, stderr);
+		any = true;
+	}
+	if (ack.missing[0]) {
+		fprintf(stderr, "%smissing attribute %s", any ? ", " : "",
+			ack.missing);
+		any = true;
+	}
+	if (ack.attr[0] || ack.has_range) {
+		fputs(any ? " (" : "(", stderr);
+		if (ack.attr[0])
+			fprintf(stderr, "attribute %s%s", ack.attr,
+				ack.has_range ? ", " : "");
 		if (ack.has_range && ack.is_signed)
-			fprintf(stderr, ", valid range %" PRId64 "..%" PRId64,
+			fprintf(stderr, "valid range %" PRId64 "..%" PRId64,
 				ack.smin, ack.smax);
 		else if (ack.has_range)
-			fprintf(stderr, ", valid range %" PRIu64 "..%" PRIu64,
+			fprintf(stderr, "valid range %" PRIu64 "..%" PRIu64,
 				ack.umin, ack.umax);
-		fprintf(stderr, " (%s)\n", err ? strerror(err) :
-			nl_geterror(nlerr));
-	} else {
-		fprintf(stderr, "%s\n", err ? strerror(err) :
-			nl_geterror(nlerr));
+		fputc(')', stderr);
+		any = true;
 	}
+	fprintf(stderr, "%s%s\n", any ? ": " : "",
+		err ? strerror(err) : nl_geterror(nlerr));
 }
+
+/* ---- netlink plumbing -------------------------------------------------- */
 
 static struct nl_sock *fo_socket(void)
 {
@@ -214,11 +339,9 @@ static struct nl_sock *fo_socket(void)
 	int one = 1, err;
 
 	sk = nl_socket_alloc();
-	if (!sk) {
-		fprintf(stderr, PROG ": out of memory\n");
-		exit(EXIT_FAILURE);
-	}
-	err = nl_connect(sk, NETLINK_ROUTE);
+	if (!sk)
+		out_of_memory();
+	err = genl_connect(sk);
 	if (err < 0) {
 		fprintf(stderr, PROG ": cannot open a netlink socket: %s\n",
 			nl_geterror(err));
@@ -230,148 +353,212 @@ static struct nl_sock *fo_socket(void)
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
 	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, ack_err_cb, NULL);
+	family = genl_ctrl_resolve(sk, NET_FAILOVER_GENL_NAME);
+	if (family < 0) {
+		if (family == -NLE_OBJ_NOTFOUND)
+			fprintf(stderr, PROG ": no generic netlink family "
+				NET_FAILOVER_GENL_NAME
+				": is this net_failover loaded?\n");
+		else
+			fo_print_ack("cannot resolve the generic netlink family "
+				     NET_FAILOVER_GENL_NAME, family);
+		exit(EXIT_FAILURE);
+	}
 	return sk;
 }
 
-/* ---- state: RTM_GETLINK dump ------------------------------------------- */
-
-static void fo_store(struct fo_link *l, struct nlattr **tb, int max)
+static struct nl_msg *fo_msg(int cmd, int flags)
 {
-	int i;
+	struct nl_msg *msg = nlmsg_alloc();
 
-	for (i = 1; i <= max && i < 32; i++) {
-		if (!tb[i])
-			continue;
-		l->seen |= 1u << i;
-		l->val[i] = nla_len(tb[i]) >= 4 ? nla_get_u32(tb[i]) :
-						  nla_get_u8(tb[i]);
-	}
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				 flags, cmd, NET_FAILOVER_GENL_VERSION))
+		out_of_memory();
+	return msg;
 }
 
-static void fo_parse_linkinfo(struct fo_link *l, struct nlattr *linkinfo)
+static int done_cb(struct nl_msg *msg, void *arg)
 {
-	struct nlattr *li[IFLA_INFO_MAX + 1];
-	struct nlattr *mtb[IFLA_NET_FAILOVER_MAX + 1];
-	struct nlattr *ltb[IFLA_NET_FAILOVER_LOWER_MAX + 1];
-
-	if (nla_parse_nested(li, IFLA_INFO_MAX, linkinfo, NULL) < 0)
-		return;
-	if (li[IFLA_INFO_KIND] &&
-	    !nla_strcmp(li[IFLA_INFO_KIND], NET_FAILOVER_KIND)) {
-		l->is_master = true;
-		if (li[IFLA_INFO_DATA] &&
-		    !nla_parse_nested(mtb, IFLA_NET_FAILOVER_MAX,
-				      li[IFLA_INFO_DATA], master_policy))
-			fo_store(l, mtb, IFLA_NET_FAILOVER_MAX);
-	}
-	if (li[IFLA_INFO_SLAVE_KIND] &&
-	    !nla_strcmp(li[IFLA_INFO_SLAVE_KIND], NET_FAILOVER_KIND)) {
-		l->is_lower = true;
-		if (li[IFLA_INFO_SLAVE_DATA] &&
-		    !nla_parse_nested(ltb, IFLA_NET_FAILOVER_LOWER_MAX,
-				      li[IFLA_INFO_SLAVE_DATA], lower_policy))
-			fo_store(l, ltb, IFLA_NET_FAILOVER_LOWER_MAX);
-	}
+	(void)msg;
+	*(bool *)arg = true;
+	return NL_STOP;
 }
 
-static int fo_dump_cb(struct nl_msg *msg, void *arg)
+/*
+ * Send @msg and receive until its acknowledgement (or the end of a dump);
+ * replies go to @valid. Frees @msg. Returns 0 or a negative libnl error,
+ * with the kernel's extended ack in ack.
+ */
+static int fo_transact(struct nl_sock *sk, struct nl_msg *msg,
+		       nl_recvmsg_msg_cb_t valid, void *arg)
 {
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
-	struct nlattr *tb[IFLA_MAX + 1];
-	struct fo_table *t = arg;
-	struct ifinfomsg *ifi;
-	struct fo_link *l;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
-		return NL_SKIP;
-	if (t->nr == t->alloc) {
-		size_t n = t->alloc ? 2 * t->alloc : 16;
-		struct fo_link *p = realloc(t->links, n * sizeof(*p));
-
-		if (!p) {
-			t->nomem = true;
-			return NL_STOP;
-		}
-		t->links = p;
-		t->alloc = n;
-	}
-	ifi = nlmsg_data(nlh);
-	l = &t->links[t->nr++];
-	memset(l, 0, sizeof(*l));
-	l->ifindex = ifi->ifi_index;
-	if (tb[IFLA_IFNAME])
-		nla_strlcpy(l->name, tb[IFLA_IFNAME], sizeof(l->name));
-	if (tb[IFLA_MASTER] && nla_len(tb[IFLA_MASTER]) >= 4)
-		l->master = nla_get_u32(tb[IFLA_MASTER]);
-	if (tb[IFLA_LINKINFO])
-		fo_parse_linkinfo(l, tb[IFLA_LINKINFO]);
-	return NL_OK;
-}
-
-static int fo_dump_once(struct nl_sock *sk, struct fo_table *t)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct nl_msg *msg;
+	struct nl_cb *cb;
+	bool done = false;
 	int err;
 
-	t->nr = 0;
-	msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
-	if (!msg)
-		return -NLE_NOMEM;
-	err = nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
-	if (!err)
-		err = nl_send_auto(sk, msg);
+	memset(&ack, 0, sizeof(ack));
+	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	if (!cb)
+		out_of_memory();
+	nl_cb_err(cb, NL_CB_CUSTOM, ack_err_cb, msg);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, done_cb, &done);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, done_cb, &done);
+	if (valid)
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
+	err = nl_send_auto(sk, msg);
+	while (err >= 0 && !done)
+		err = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
 	nlmsg_free(msg);
-	if (err < 0)
-		return err;
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, fo_dump_cb, t);
-	err = nl_recvmsgs_default(sk);
-	if (t->nomem)
-		return -NLE_NOMEM;
 	return err < 0 ? err : 0;
 }
 
-static void fo_dump(struct nl_sock *sk, struct fo_table *t)
+/* ---- state ------------------------------------------------------------- */
+
+static void store(uint32_t *seen, uint32_t *val, struct nlattr **tb,
+		  struct nla_policy *pol, int max)
+{
+	int i;
+
+	for (i = 1; i <= max; i++) {
+		if (!tb[i] || (pol[i].type != NLA_U8 && pol[i].type != NLA_U32))
+			continue;
+		*seen |= 1u << i;
+		val[i] = pol[i].type == NLA_U8 ? nla_get_u8(tb[i]) :
+						 nla_get_u32(tb[i]);
+	}
+}
+
+/* Fill @m from a GET reply or an NTF; 0 or a negative libnl error */
+static int fo_parse(struct nl_msg *msg, struct fo_master *m)
+{
+	struct nlattr *tb[NET_FAILOVER_A_MAX + 1];
+	struct nlattr *ltb[NET_FAILOVER_A_LOWER_MAX + 1];
+	int err, r;
+
+	memset(m, 0, sizeof(*m));
+	err = genlmsg_parse(nlmsg_hdr(msg), 0, tb, NET_FAILOVER_A_MAX,
+			    master_policy);
+	if (err < 0)
+		return err;
+	if (!tb[NET_FAILOVER_A_IFINDEX])
+		return -NLE_MISSING_ATTR;
+	store(&m->seen, m->val, tb, master_policy, NET_FAILOVER_A_MAX);
+	if (tb[NET_FAILOVER_A_IFNAME])
+		nla_strlcpy(m->name, tb[NET_FAILOVER_A_IFNAME], sizeof(m->name));
+	for (r = 0; r < NR_LOWERS; r++) {
+		struct fo_lower *l = &m->lower[r];
+
+		if (!tb[role_attr[r]])
+			continue;
+		err = nla_parse_nested(ltb, NET_FAILOVER_A_LOWER_MAX,
+				       tb[role_attr[r]], lower_policy);
+		if (err < 0)
+			return err;
+		l->present = true;
+		store(&l->seen, l->val, ltb, lower_policy,
+		      NET_FAILOVER_A_LOWER_MAX);
+		if (ltb[NET_FAILOVER_A_LOWER_IFNAME])
+			nla_strlcpy(l->name, ltb[NET_FAILOVER_A_LOWER_IFNAME],
+				    sizeof(l->name));
+	}
+	return 0;
+}
+
+static int list_cb(struct nl_msg *msg, void *arg)
+{
+	struct fo_list *list = arg;
+
+	if (list->nr == list->alloc) {
+		size_t n = list->alloc ? 2 * list->alloc : 4;
+		struct fo_master *p = realloc(list->m, n * sizeof(*p));
+
+		if (!p) {
+			list->nomem = true;
+			return NL_STOP;
+		}
+		list->m = p;
+		list->alloc = n;
+	}
+	if (fo_parse(msg, &list->m[list->nr]) < 0)
+		return NL_SKIP;
+	list->nr++;
+	return NL_OK;
+}
+
+/* The master of @ifindex (itself or one of its lowers), into @m */
+static int fo_get(struct nl_sock *sk, uint32_t ifindex, struct fo_master *m)
+{
+	struct fo_list list = { 0 };
+	struct nl_msg *msg;
+	int err;
+
+	msg = fo_msg(NET_FAILOVER_CMD_GET, 0);
+	if (nla_put_u32(msg, NET_FAILOVER_A_IFINDEX, ifindex) < 0)
+		out_of_memory();
+	err = fo_transact(sk, msg, list_cb, &list);
+	if (list.nomem)
+		out_of_memory();
+	if (!err && list.nr != 1)
+		err = -NLE_PARSE_ERR;
+	if (!err)
+		*m = list.m[0];
+	free(list.m);
+	return err;
+}
+
+/* Every master of the network namespace, into @list */
+static int fo_dump(struct nl_sock *sk, struct fo_list *list)
 {
 	int err, i;
 
 	for (i = 0; i < DUMP_RETRIES; i++) {
-		err = fo_dump_once(sk, t);
+		list->nr = 0;
+		err = fo_transact(sk, fo_msg(NET_FAILOVER_CMD_GET, NLM_F_DUMP),
+				  list_cb, list);
+		if (list->nomem)
+			out_of_memory();
 		if (err != -NLE_DUMP_INTR)
 			break;
 	}
-	if (err < 0) {
-		fo_print_ack("cannot list links", err);
+	return err;
+}
+
+/* The ifindex of @name; exits 1 when there is no such device */
+static uint32_t fo_ifindex(const char *name)
+{
+	unsigned int ifindex = 0;
+
+	if (strlen(name) < IF_NAMESIZE)
+		ifindex = if_nametoindex(name);
+	if (!ifindex) {
+		fprintf(stderr, PROG ": %s: no such device\n", name);
 		exit(EXIT_FAILURE);
 	}
+	return ifindex;
 }
 
-static struct fo_link *fo_by_index(struct fo_table *t, int ifindex)
-{
-	size_t i;
+/* ---- output ------------------------------------------------------------ */
 
-	for (i = 0; i < t->nr; i++)
-		if (t->links[i].ifindex == ifindex)
-			return &t->links[i];
+static bool has(uint32_t seen, int attr)
+{
+	return seen & (1u << attr);
+}
+
+/* The lower of @m whose ifindex is @ifindex, or NULL */
+static const struct fo_lower *lower_by_index(const struct fo_master *m,
+					     uint32_t ifindex)
+{
+	int r;
+
+	for (r = 0; r < NR_LOWERS; r++) {
+		const struct fo_lower *l = &m->lower[r];
+
+		if (l->present && has(l->seen, NET_FAILOVER_A_LOWER_IFINDEX) &&
+		    l->val[NET_FAILOVER_A_LOWER_IFINDEX] == ifindex)
+			return l;
+	}
 	return NULL;
-}
-
-static struct fo_link *fo_by_name(struct fo_table *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->nr; i++)
-		if (!strcmp(t->links[i].name, name))
-			return &t->links[i];
-	return NULL;
-}
-
-/* ---- show -------------------------------------------------------------- */
-
-static bool has(const struct fo_link *l, int attr)
-{
-	return l->seen & (1u << attr);
 }
 
 static void json_string(const char *s)
@@ -396,308 +583,295 @@ static void json_key(const char *key, bool *first)
 	*first = false;
 }
 
-/* "key":N or "key":null */
-static void json_num(const char *key, const struct fo_link *l, int attr,
-		     bool *first)
+/* "key":N, "key":true/false or "key":null */
+static void json_val(const char *key, uint32_t seen, const uint32_t *val,
+		     int attr, bool boolean, bool *first)
 {
 	json_key(key, first);
-	if (has(l, attr))
-		printf("%" PRIu32, l->val[attr]);
-	else
+	if (!has(seen, attr))
 		printf("null");
+	else if (boolean)
+		printf("%s", val[attr] ? "true" : "false");
+	else
+		printf("%" PRIu32, val[attr]);
 }
 
-static void json_bool(const char *key, const struct fo_link *l, int attr,
-		      bool *first)
-{
-	json_key(key, first);
-	if (has(l, attr))
-		printf("%s", l->val[attr] ? "true" : "false");
-	else
-		printf("null");
-}
-
-/* "key":"name","key_ifindex":N for a lower referenced by ifindex */
-static void json_ref(struct fo_table *t, const char *key,
-		     const struct fo_link *m, int attr, bool *first)
+/* "key":"name","key_ifindex":N for a lower, null for none */
+static void json_ref(const char *key, const struct fo_lower *l,
+		     uint32_t ifindex, bool *first)
 {
 	char ikey[32];
-	struct fo_link *l = NULL;
 
-	if (has(m, attr) && m->val[attr])
-		l = fo_by_index(t, m->val[attr]);
 	json_key(key, first);
-	if (l)
+	if (l && l->name[0])
 		json_string(l->name);
 	else
 		printf("null");
 	snprintf(ikey, sizeof(ikey), "%s_ifindex", key);
 	json_key(ikey, first);
-	if (has(m, attr) && m->val[attr])
-		printf("%" PRIu32, m->val[attr]);
+	if (ifindex)
+		printf("%" PRIu32, ifindex);
 	else
 		printf("null");
 }
 
-static const char *role_name(const struct fo_link *l)
+static uint32_t lower_ifindex(const struct fo_lower *l)
 {
-	if (!has(l, IFLA_NET_FAILOVER_LOWER_ROLE))
-		return "unknown";
-	switch (l->val[IFLA_NET_FAILOVER_LOWER_ROLE]) {
-	case NET_FAILOVER_ROLE_PRIMARY:
-		return "primary";
-	case NET_FAILOVER_ROLE_STANDBY:
-		return "standby";
-	}
-	return "unknown";
+	return l->present && has(l->seen, NET_FAILOVER_A_LOWER_IFINDEX) ?
+	       l->val[NET_FAILOVER_A_LOWER_IFINDEX] : 0;
 }
 
-static void show_json(struct fo_table *t, struct fo_link *m)
+static uint32_t active_ifindex(const struct fo_master *m)
 {
-	bool first = true, lfirst;
-	size_t i;
+	return has(m->seen, NET_FAILOVER_A_ACTIVE) ?
+	       m->val[NET_FAILOVER_A_ACTIVE] : 0;
+}
+
+static void show_json(const struct fo_master *m)
+{
+	const struct fo_lower *p = &m->lower[PRIMARY];
+	bool first = true, lfirst = true;
+	int r;
 
 	putchar('{');
 	json_key("ifname", &first);
 	json_string(m->name);
-	json_key("ifindex", &first);
-	printf("%d", m->ifindex);
-	json_key("kind", &first);
-	json_string(NET_FAILOVER_KIND);
-	json_ref(t, "primary", m, IFLA_NET_FAILOVER_PRIMARY, &first);
-	json_ref(t, "standby", m, IFLA_NET_FAILOVER_STANDBY, &first);
-	json_ref(t, "active", m, IFLA_NET_FAILOVER_ACTIVE, &first);
-	json_num("switches", m, IFLA_NET_FAILOVER_SWITCHES, &first);
-	json_bool("force_standby", m, IFLA_NET_FAILOVER_FORCE_STANDBY, &first);
-	json_num("holddown_ms", m, IFLA_NET_FAILOVER_HOLDDOWN_MS, &first);
-	json_num("peer_notify", m, IFLA_NET_FAILOVER_PEER_NOTIFY, &first);
-	json_bool("primary_blocked", m, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
-		  &first);
-	json_bool("tx_skb_sharing", m, IFLA_NET_FAILOVER_TX_SKB_SHARING,
-		  &first);
+	json_val("ifindex", m->seen, m->val, NET_FAILOVER_A_IFINDEX, false,
+		 &first);
+	json_ref("primary", p->present ? p : NULL, lower_ifindex(p), &first);
+	json_ref("standby", m->lower[STANDBY].present ? &m->lower[STANDBY] :
+		 NULL, lower_ifindex(&m->lower[STANDBY]), &first);
+	json_ref("active", lower_by_index(m, active_ifindex(m)),
+		 active_ifindex(m), &first);
+	json_val("switches", m->seen, m->val, NET_FAILOVER_A_SWITCHES, false,
+		 &first);
+	json_val("force_standby", m->seen, m->val,
+		 NET_FAILOVER_A_FORCE_STANDBY, true, &first);
+	json_val("holddown_ms", m->seen, m->val, NET_FAILOVER_A_HOLDDOWN_MS,
+		 false, &first);
+	json_val("peer_notify", m->seen, m->val, NET_FAILOVER_A_PEER_NOTIFY,
+		 false, &first);
+	json_key("primary_blocked", &first);
+	if (p->present && has(p->seen, NET_FAILOVER_A_LOWER_BLOCKED))
+		printf("%s", p->val[NET_FAILOVER_A_LOWER_BLOCKED] ?
+		       "true" : "false");
+	else
+		printf("null");
+	json_val("tx_skb_sharing", m->seen, m->val,
+		 NET_FAILOVER_A_TX_SKB_SHARING, true, &first);
 	json_key("lowers", &first);
 	putchar('[');
-	lfirst = true;
-	for (i = 0; i < t->nr; i++) {
-		struct fo_link *l = &t->links[i];
+	for (r = 0; r < NR_LOWERS; r++) {
+		const struct fo_lower *l = &m->lower[r];
 		bool f = true;
 
-		if (!l->is_lower || l->master != m->ifindex)
+		if (!l->present)
 			continue;
 		printf("%s{", lfirst ? "" : ",");
 		lfirst = false;
 		json_key("ifname", &f);
 		json_string(l->name);
-		json_key("ifindex", &f);
-		printf("%d", l->ifindex);
-		json_key("slave_kind", &f);
-		json_string(NET_FAILOVER_KIND);
+		json_val("ifindex", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_IFINDEX, false, &f);
 		json_key("role", &f);
-		json_string(role_name(l));
-		json_bool("active", l, IFLA_NET_FAILOVER_LOWER_ACTIVE, &f);
-		json_bool("link", l, IFLA_NET_FAILOVER_LOWER_LINK, &f);
-		json_num("activations", l, IFLA_NET_FAILOVER_LOWER_ACTIVATIONS,
-			 &f);
-		json_num("deactivations", l,
-			 IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS, &f);
-		json_bool("blocked", l, IFLA_NET_FAILOVER_LOWER_BLOCKED, &f);
+		json_string(role_name[r]);
+		json_val("active", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_ACTIVE, true, &f);
+		json_val("link", l->seen, l->val, NET_FAILOVER_A_LOWER_LINK,
+			 true, &f);
+		json_val("activations", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_ACTIVATIONS, false, &f);
+		json_val("deactivations", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_DEACTIVATIONS, false, &f);
+		json_val("blocked", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_BLOCKED, true, &f);
 		putchar('}');
 	}
 	printf("]}");
 }
 
-static void text_ref(struct fo_table *t, const char *label,
-		     const struct fo_link *m, int attr)
+static void text_ref(const char *label, const struct fo_lower *l,
+		     uint32_t ifindex)
 {
-	struct fo_link *l = NULL;
-
 	printf(" %s ", label);
-	if (!has(m, attr) || !m->val[attr]) {
+	if (!ifindex)
 		printf("none");
-		return;
-	}
-	l = fo_by_index(t, m->val[attr]);
-	printf("%s (%" PRIu32 ")", l ? l->name : "?", m->val[attr]);
-}
-
-static void text_num(const char *label, const struct fo_link *l, int attr)
-{
-	if (has(l, attr))
-		printf(" %s %" PRIu32, label, l->val[attr]);
 	else
-		printf(" %s ?", label);
+		printf("%s (%" PRIu32 ")", l && l->name[0] ? l->name : "?",
+		       ifindex);
 }
 
-static void text_bool(const char *label, const struct fo_link *l, int attr,
-		      const char *yes, const char *no)
+static void text_val(const char *label, uint32_t seen, const uint32_t *val,
+		     int attr, const char *yes, const char *no)
 {
-	if (has(l, attr))
-		printf(" %s %s", label, l->val[attr] ? yes : no);
+	if (!has(seen, attr))
+		printf(" %s ?", label);
+	else if (yes)
+		printf(" %s %s", label, val[attr] ? yes : no);
 	else
-		printf(" %s ?", label);
+		printf(" %s %" PRIu32, label, val[attr]);
 }
 
-static void show_text(struct fo_table *t, struct fo_link *m)
+/*
+ * One master: @sep goes between its lines ("\n   " for show, where every
+ * item starts with a space; " |" for monitor, one line per event).
+ */
+static void show_text(const struct fo_master *m, const char *sep)
 {
-	size_t i;
+	const struct fo_lower *p = &m->lower[PRIMARY];
+	int r;
 
-	/* Every item starts with a space: three more make the indent. */
-	printf("%s: ifindex %d kind %s\n   ", m->name, m->ifindex,
-	       NET_FAILOVER_KIND);
-	text_ref(t, "primary", m, IFLA_NET_FAILOVER_PRIMARY);
-	text_ref(t, "standby", m, IFLA_NET_FAILOVER_STANDBY);
-	text_ref(t, "active", m, IFLA_NET_FAILOVER_ACTIVE);
-	printf("\n   ");
-	text_num("switches", m, IFLA_NET_FAILOVER_SWITCHES);
-	text_bool("force_standby", m, IFLA_NET_FAILOVER_FORCE_STANDBY,
-		  "on", "off");
-	text_num("holddown_ms", m, IFLA_NET_FAILOVER_HOLDDOWN_MS);
-	text_num("peer_notify", m, IFLA_NET_FAILOVER_PEER_NOTIFY);
-	text_bool("primary_blocked", m, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
-		  "yes", "no");
-	text_bool("tx_skb_sharing", m, IFLA_NET_FAILOVER_TX_SKB_SHARING,
-		  "on", "off");
-	putchar('\n');
-	for (i = 0; i < t->nr; i++) {
-		struct fo_link *l = &t->links[i];
+	printf("%s: ifindex %" PRIu32 "%s", m->name,
+	       m->val[NET_FAILOVER_A_IFINDEX], sep);
+	text_ref("primary", p, lower_ifindex(p));
+	text_ref("standby", &m->lower[STANDBY],
+		 lower_ifindex(&m->lower[STANDBY]));
+	text_ref("active", lower_by_index(m, active_ifindex(m)),
+		 active_ifindex(m));
+	fputs(sep, stdout);
+	text_val("switches", m->seen, m->val, NET_FAILOVER_A_SWITCHES,
+		 NULL, NULL);
+	text_val("force_standby", m->seen, m->val,
+		 NET_FAILOVER_A_FORCE_STANDBY, "on", "off");
+	text_val("holddown_ms", m->seen, m->val, NET_FAILOVER_A_HOLDDOWN_MS,
+		 NULL, NULL);
+	text_val("peer_notify", m->seen, m->val, NET_FAILOVER_A_PEER_NOTIFY,
+		 NULL, NULL);
+	if (p->present)
+		text_val("primary_blocked", p->seen, p->val,
+			 NET_FAILOVER_A_LOWER_BLOCKED, "yes", "no");
+	else
+		printf(" primary_blocked no");
+	text_val("tx_skb_sharing", m->seen, m->val,
+		 NET_FAILOVER_A_TX_SKB_SHARING, "on", "off");
+	for (r = 0; r < NR_LOWERS; r++) {
+		const struct fo_lower *l = &m->lower[r];
 
-		if (!l->is_lower || l->master != m->ifindex)
+		if (!l->present)
 			continue;
-		printf("    lower %s (%d): role %s", l->name, l->ifindex,
-		       role_name(l));
-		text_bool("active", l, IFLA_NET_FAILOVER_LOWER_ACTIVE,
-			  "yes", "no");
-		text_bool("link", l, IFLA_NET_FAILOVER_LOWER_LINK,
-			  "up", "down");
-		text_num("activations", l, IFLA_NET_FAILOVER_LOWER_ACTIVATIONS);
-		text_num("deactivations", l,
-			 IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS);
-		text_bool("blocked", l, IFLA_NET_FAILOVER_LOWER_BLOCKED,
-			  "yes", "no");
-		putchar('\n');
+		printf("%s lower %s (%" PRIu32 "): role %s", sep, l->name,
+		       lower_ifindex(l), role_name[r]);
+		text_val("active", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_ACTIVE, "yes", "no");
+		text_val("link", l->seen, l->val, NET_FAILOVER_A_LOWER_LINK,
+			 "up", "down");
+		text_val("activations", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_ACTIVATIONS, NULL, NULL);
+		text_val("deactivations", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_DEACTIVATIONS, NULL, NULL);
+		text_val("blocked", l->seen, l->val,
+			 NET_FAILOVER_A_LOWER_BLOCKED, "yes", "no");
 	}
+	putchar('\n');
 }
 
-static int cmd_show(struct nl_sock *sk, int argc, char **argv)
+/* ---- show, monitor ----------------------------------------------------- */
+
+static int cmd_show(int argc, char **argv)
 {
-	struct fo_table t = { 0 };
-	struct fo_link *only = NULL;
-	bool first = true;
+	struct fo_list list = { 0 };
+	struct nl_sock *sk;
 	size_t i;
+	int err;
 
 	if (argc > 1)
 		usage_error("show: unexpected argument '%s'", argv[1]);
-	fo_dump(sk, &t);
+	sk = fo_socket();
 	if (argc == 1) {
-		only = fo_by_name(&t, argv[0]);
-		if (!only) {
-			fprintf(stderr, PROG ": %s: no such device\n", argv[0]);
-			return EXIT_FAILURE;
-		}
-		if (!only->is_master && only->is_lower && only->master)
-			only = fo_by_index(&t, only->master);
-		if (!only || !only->is_master) {
-			fprintf(stderr,
-				PROG ": %s: not a net_failover master or lower\n",
-				argv[0]);
-			return EXIT_FAILURE;
-		}
+		list.m = malloc(sizeof(*list.m));
+		if (!list.m)
+			out_of_memory();
+		err = fo_get(sk, fo_ifindex(argv[0]), list.m);
+		list.nr = 1;
+	} else {
+		err = fo_dump(sk, &list);
+	}
+	if (err < 0) {
+		fo_print_ack(argc ? argv[0] : "cannot list the masters", err);
+		free(list.m);
+		return EXIT_FAILURE;
 	}
 	if (json)
 		putchar('[');
-	for (i = 0; i < t.nr; i++) {
-		struct fo_link *m = &t.links[i];
-
-		if (!m->is_master || (only && m != only))
-			continue;
+	for (i = 0; i < list.nr; i++) {
 		if (json) {
-			if (!first)
+			if (i)
 				putchar(',');
-			show_json(&t, m);
+			show_json(&list.m[i]);
 		} else {
-			if (!first)
+			if (i)
 				putchar('\n');
-			show_text(&t, m);
+			show_text(&list.m[i], "\n   ");
 		}
-		first = false;
 	}
 	if (json)
 		printf("]\n");
-	free(t.links);
+	free(list.m);
 	return fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* ---- set, set-lower ---------------------------------------------------- */
-
-/*
- * Look up @name; exit 1 unless it is a net_failover master (@lower false)
- * or a lower of one (@lower true). Returns the ifindex.
- */
-static int fo_resolve(struct nl_sock *sk, const char *name, bool lower)
+static int event_cb(struct nl_msg *msg, void *arg)
 {
-	struct rtnl_link *link = NULL;
-	const char *kind;
-	int err, ifindex;
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+	struct fo_master m;
 
-	if (strlen(name) >= IF_NAMESIZE) {
-		fprintf(stderr, PROG ": %s: no such device\n", name);
-		exit(EXIT_FAILURE);
+	(void)arg;
+	if (nlmsg_hdr(msg)->nlmsg_type != family ||
+	    gnlh->cmd != NET_FAILOVER_CMD_NTF)
+		return NL_SKIP;
+	if (fo_parse(msg, &m) < 0) {
+		fprintf(stderr, PROG ": unparsable event\n");
+		return NL_SKIP;
 	}
-	err = rtnl_link_get_kernel(sk, 0, name, &link);
-	if (err < 0) {
-		/* rtnl_link_get_kernel() has its own error callback */
-		if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND)
-			fprintf(stderr, PROG ": %s: no such device\n", name);
-		else
-			fo_print_ack(name, err);
-		exit(EXIT_FAILURE);
+	if (json) {
+		show_json(&m);
+		putchar('\n');
+	} else {
+		show_text(&m, " |");
 	}
-	kind = lower ? rtnl_link_get_slave_type(link) :
-		       rtnl_link_get_type(link);
-	if (!kind || strcmp(kind, NET_FAILOVER_KIND)) {
-		fprintf(stderr, PROG ": %s: not a net_failover %s\n", name,
-			lower ? "lower" : "master");
-		rtnl_link_put(link);
-		exit(EXIT_FAILURE);
-	}
-	ifindex = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	return ifindex;
+	fflush(stdout);
+	return NL_OK;
 }
 
-/* Send @msg (built by fo_newlink()) and wait for the kernel's answer. */
-static int fo_commit(struct nl_sock *sk, struct nl_msg *msg,
-		     const char *name)
+static int cmd_monitor(int argc, char **argv)
 {
-	int err;
+	struct nl_sock *sk;
+	int grp, err;
 
-	memset(&ack, 0, sizeof(ack));
-	err = nl_send_auto(sk, msg);
-	nlmsg_free(msg);
-	if (err >= 0)
-		err = nl_wait_for_ack(sk);
-	if (err < 0) {
-		fo_print_ack(name, err);
+	if (argc)
+		usage_error("monitor: unexpected argument '%s'", argv[0]);
+	sk = fo_socket();
+	grp = genl_ctrl_resolve_grp(sk, NET_FAILOVER_GENL_NAME,
+				    NET_FAILOVER_MCGRP_EVENTS);
+	if (grp < 0) {
+		fo_print_ack("no multicast group " NET_FAILOVER_MCGRP_EVENTS,
+			     grp);
 		return EXIT_FAILURE;
 	}
-	return EXIT_SUCCESS;
-}
-
-static struct nl_msg *fo_newlink(int ifindex)
-{
-	struct ifinfomsg ifi = {
-		.ifi_family = AF_UNSPEC,
-		.ifi_index = ifindex,
-	};
-	struct nl_msg *msg;
-
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
-	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
-		fprintf(stderr, PROG ": out of memory\n");
-		exit(EXIT_FAILURE);
+	err = nl_socket_add_membership(sk, grp);
+	if (err < 0) {
+		fo_print_ack("cannot join " NET_FAILOVER_MCGRP_EVENTS, err);
+		return EXIT_FAILURE;
 	}
-	return msg;
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, event_cb, NULL);
+	/* Tells a caller (a test) that no event can be missed from here on */
+	fprintf(stderr, PROG ": monitoring " NET_FAILOVER_GENL_NAME "/"
+		NET_FAILOVER_MCGRP_EVENTS "\n");
+	for (;;) {
+		err = nl_recvmsgs_default(sk);
+		if (err == -NLE_NOMEM) {	/* ENOBUFS: events were lost */
+			fprintf(stderr, PROG ": events lost (receive buffer overrun)\n");
+			continue;
+		}
+		if (err < 0) {
+			fo_print_ack("monitor", err);
+			return EXIT_FAILURE;
+		}
+	}
 }
+
+/* ---- set, set-lower ---------------------------------------------------- */
 
 /* A decimal number in 0..@max, @unit for messages */
 static uint32_t parse_num(const char *what, const char *s, uint32_t max,
@@ -733,14 +907,27 @@ static uint8_t parse_onoff(const char *what, const char *s)
 	usage_error("%s: '%s' is not on or off", what, s);
 }
 
-static int cmd_set(struct nl_sock *sk, int argc, char **argv)
+/* Send a SET built by the caller; 0 or EXIT_FAILURE after a message */
+static int fo_set(struct nl_sock *sk, struct nl_msg *msg, const char *name)
 {
-	struct nlattr *linkinfo, *data;
+	int err = fo_transact(sk, msg, NULL, NULL);
+
+	if (err < 0) {
+		fo_print_ack(name, err);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+static int cmd_set(int argc, char **argv)
+{
 	bool has_fs = false, has_hd = false, has_pn = false, has_ts = false;
-	uint32_t hd = 0, pn = 0;
+	uint32_t hd = 0, pn = 0, ifindex;
 	uint8_t fs = 0, ts = 0;
+	struct fo_master m;
+	struct nl_sock *sk;
 	struct nl_msg *msg;
-	int i, ifindex;
+	int i, err;
 
 	if (argc < 1)
 		usage_error("set: missing MASTER");
@@ -761,6 +948,10 @@ static int cmd_set(struct nl_sock *sk, int argc, char **argv)
 			pn = parse_num(argv[i], val, PEER_NOTIFY_MAX, "");
 			has_pn = true;
 		} else if (!strcmp(argv[i], "tx-skb-sharing") && !has_ts) {
+			if (!no_check)
+				usage_error("tx-skb-sharing is read-only: %s",
+					    SHARING_FIXED);
+			/* --no-check: let the kernel refuse it */
 			ts = parse_onoff(argv[i], val);
 			has_ts = true;
 		} else {
@@ -768,34 +959,42 @@ static int cmd_set(struct nl_sock *sk, int argc, char **argv)
 				    argv[i]);
 		}
 	}
-	ifindex = fo_resolve(sk, argv[0], false);
+	ifindex = fo_ifindex(argv[0]);
+	sk = fo_socket();
+	if (!no_check) {
+		/* The kernel takes a lower too; the command line says MASTER */
+		err = fo_get(sk, ifindex, &m);
+		if (err < 0) {
+			fo_print_ack(argv[0], err);
+			return EXIT_FAILURE;
+		}
+		if (m.val[NET_FAILOVER_A_IFINDEX] != ifindex) {
+			fprintf(stderr, PROG ": %s: not a net_failover master (a lower of %s)\n",
+				argv[0], m.name);
+			return EXIT_FAILURE;
+		}
+	}
 
-	msg = fo_newlink(ifindex);
-	linkinfo = nla_nest_start(msg, IFLA_LINKINFO);
-	if (!linkinfo || nla_put_string(msg, IFLA_INFO_KIND, NET_FAILOVER_KIND))
-		goto nomem;
-	data = nla_nest_start(msg, IFLA_INFO_DATA);
-	if (!data ||
-	    (has_fs && nla_put_u8(msg, IFLA_NET_FAILOVER_FORCE_STANDBY, fs)) ||
-	    (has_hd && nla_put_u32(msg, IFLA_NET_FAILOVER_HOLDDOWN_MS, hd)) ||
-	    (has_pn && nla_put_u8(msg, IFLA_NET_FAILOVER_PEER_NOTIFY, pn)) ||
-	    (has_ts && nla_put_u8(msg, IFLA_NET_FAILOVER_TX_SKB_SHARING, ts)))
-		goto nomem;
-	nla_nest_end(msg, data);
-	nla_nest_end(msg, linkinfo);
-	return fo_commit(sk, msg, argv[0]);
-nomem:
-	fprintf(stderr, PROG ": message too large\n");
-	nlmsg_free(msg);
-	return EXIT_FAILURE;
+	msg = fo_msg(NET_FAILOVER_CMD_SET, 0);
+	if (nla_put_u32(msg, NET_FAILOVER_A_IFINDEX, ifindex) ||
+	    (has_fs && nla_put_u8(msg, NET_FAILOVER_A_FORCE_STANDBY, fs)) ||
+	    (has_hd && nla_put_u32(msg, NET_FAILOVER_A_HOLDDOWN_MS, hd)) ||
+	    (has_pn && nla_put_u8(msg, NET_FAILOVER_A_PEER_NOTIFY, pn)) ||
+	    (has_ts && nla_put_u8(msg, NET_FAILOVER_A_TX_SKB_SHARING, ts)))
+		out_of_memory();
+	return fo_set(sk, msg, argv[0]);
 }
 
-static int cmd_set_lower(struct nl_sock *sk, int argc, char **argv)
+static int cmd_set_lower(int argc, char **argv)
 {
-	struct nlattr *linkinfo, *data;
+	const struct fo_lower *l;
+	struct fo_master m;
+	struct nl_sock *sk;
+	struct nlattr *nest;
 	struct nl_msg *msg;
+	uint32_t ifindex;
 	uint8_t blocked;
-	int ifindex;
+	int err;
 
 	if (argc < 1)
 		usage_error("set-lower: missing LOWER");
@@ -806,28 +1005,33 @@ static int cmd_set_lower(struct nl_sock *sk, int argc, char **argv)
 	blocked = parse_onoff(argv[1], argc > 2 ? argv[2] : NULL);
 	if (argc > 3)
 		usage_error("set-lower: unexpected argument '%s'", argv[3]);
-	ifindex = fo_resolve(sk, argv[0], true);
+	ifindex = fo_ifindex(argv[0]);
+	sk = fo_socket();
 
-	/*
-	 * rtnetlink hands IFLA_INFO_SLAVE_DATA to the slave_changelink of
-	 * the device's master; the slave kind is not required but names
-	 * what the data is for, as iproute2 does.
-	 */
-	msg = fo_newlink(ifindex);
-	linkinfo = nla_nest_start(msg, IFLA_LINKINFO);
-	if (!linkinfo ||
-	    nla_put_string(msg, IFLA_INFO_SLAVE_KIND, NET_FAILOVER_KIND))
-		goto nomem;
-	data = nla_nest_start(msg, IFLA_INFO_SLAVE_DATA);
-	if (!data || nla_put_u8(msg, IFLA_NET_FAILOVER_LOWER_BLOCKED, blocked))
-		goto nomem;
-	nla_nest_end(msg, data);
-	nla_nest_end(msg, linkinfo);
-	return fo_commit(sk, msg, argv[0]);
-nomem:
-	fprintf(stderr, PROG ": message too large\n");
-	nlmsg_free(msg);
-	return EXIT_FAILURE;
+	/* Which nest: the lower's role, as its master reports it */
+	err = fo_get(sk, ifindex, &m);
+	if (err < 0) {
+		fo_print_ack(argv[0], err);
+		return EXIT_FAILURE;
+	}
+	l = lower_by_index(&m, ifindex);
+	if (!l) {
+		fprintf(stderr, PROG ": %s: not a net_failover lower\n",
+			argv[0]);
+		return EXIT_FAILURE;
+	}
+
+	/* A standby is sent as asked: the kernel explains the refusal. */
+	msg = fo_msg(NET_FAILOVER_CMD_SET, 0);
+	if (nla_put_u32(msg, NET_FAILOVER_A_IFINDEX, ifindex))
+		out_of_memory();
+	nest = nla_nest_start(msg, l == &m.lower[PRIMARY] ?
+				   NET_FAILOVER_A_PRIMARY :
+				   NET_FAILOVER_A_STANDBY);
+	if (!nest || nla_put_u8(msg, NET_FAILOVER_A_LOWER_BLOCKED, blocked))
+		out_of_memory();
+	nla_nest_end(msg, nest);
+	return fo_set(sk, msg, argv[0]);
 }
 
 int main(int argc, char **argv)
@@ -838,9 +1042,9 @@ int main(int argc, char **argv)
 		{ "help",	no_argument,	NULL, 'h' },
 		{ NULL,		0,		NULL, 0 },
 	};
-	struct nl_sock *sk;
+	int (*fn)(int argc, char **argv);
 	const char *cmd;
-	int c, ret;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+jnh", opts, NULL)) != -1) {
@@ -875,17 +1079,16 @@ int main(int argc, char **argv)
 			argc--;
 			argv++;
 		}
-		sk = fo_socket();
-		ret = cmd_show(sk, argc, argv);
+		fn = cmd_show;
 	} else if (!strcmp(cmd, "set")) {
-		sk = fo_socket();
-		ret = cmd_set(sk, argc, argv);
+		fn = cmd_set;
 	} else if (!strcmp(cmd, "set-lower")) {
-		sk = fo_socket();
-		ret = cmd_set_lower(sk, argc, argv);
+		fn = cmd_set_lower;
+	} else if (!strcmp(cmd, "monitor")) {
+		fn = cmd_monitor;
 	} else {
 		usage_error("unknown command '%s'", cmd);
 	}
-	nl_socket_free(sk);
-	return ret;
+	/* The socket goes with the process */
+	return fn(argc, argv);
 }
