@@ -4,7 +4,7 @@
 #
 #   make                 build failover.ko and net_failover.ko (W=1)
 #   make lint            checkpatch --strict, sparse (C=2), kernel-doc
-#   make tools           failoverctl, the iproute2 plugin, vf-steer-probe
+#   make tools           failoverctl, vf-steer-probe
 #   make docs            Documentation/networking/*.rst with docutils
 #   make demo            boot a guest: pairing, unplug and replug (README)
 #   make check           every test, ending in "N passed, N failed"
@@ -54,7 +54,6 @@ check:
 
 tools:
 	$(MAKE) -C $(ROOT)/tools/net/failover
-	$(MAKE) -C $(ROOT)/tools/net/failover/iproute2
 	$(MAKE) -C $(ROOT)/tools/net/failover/probe
 
 docs:

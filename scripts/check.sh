@@ -134,7 +134,6 @@ fi
 
 note "tools and documentation"
 step tools make -C "$ROOT" tools
-step tools-selfcheck make -C "$ROOT/tools/net/failover/iproute2" check
 step docs make -C "$ROOT" docs
 
 note "host tests"

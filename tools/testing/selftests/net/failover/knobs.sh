@@ -1,26 +1,31 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The master's knobs, set with Debian's own "ip" through our iproute2
-# plugin: the hold-down of a primary that comes (back) up, the number of
-# peer notification rounds (gratuitous ARP) per path change, whether the
-# master takes shared skbs (tx_skb_sharing), and the refusal of bad
-# values. Outcomes are read from the trace buffer (net_failover_active),
-# from frames captured on the lowers and from what pktgen accepts.
+# The master's settings, set with failoverctl over generic netlink: the
+# hold-down of a primary that comes (back) up and the number of peer
+# notification rounds (gratuitous ARP) per path change; tx_skb_sharing,
+# read-only at runtime and fixed for each master at its creation by the
+# module parameter; the refusal of bad values; the blocked_ids parameter.
+# Outcomes are read from the trace buffer (net_failover_active), from
+# frames captured on the lowers and from what pktgen accepts. Each test
+# names the mutation of drivers/net/net_failover.c it kills.
 
 ALL_TESTS="
 	setup_knobs
 	holddown
 	peer_notify
-	tx_skb_sharing
+	sharing_read_only
+	sharing_param
 	bad_values
 	blocked_ids
 "
 
+# shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 T=/sys/kernel/tracing
-PLUGIN_DIR=$(readlink -f "$FT_DIR/../../../../net/failover/iproute2")
+FCTL=$FT_FCTL
+SHARING_PARAM=/sys/module/net_failover/parameters/tx_skb_sharing
 HOLD_MS=3000
 master=
 standby=
@@ -29,22 +34,12 @@ ready=
 
 [ "${FT_MODULES:-}" = stock ] &&
 	skip_all "the stock net_failover has no knobs"
-[ -f "$PLUGIN_DIR/link_net_failover.so" ] ||
-	skip_all "iproute2 plugin not built (make -C tools/net/failover/iproute2)"
-export IP_LIB_DIR=$PLUGIN_DIR
+[ -x "$FCTL" ] || skip_all "$FCTL not built (make -C tools/net/failover)"
 require_root_cmds ip python3
-
-# knob <name>: the master's value of an IFLA_INFO_DATA knob, from ip -j
-knob()
-{
-	ip -d -j link show dev "$master" | python3 -c "
-import json, sys
-print(json.load(sys.stdin)[0]['linkinfo']['info_data']['$1'])"
-}
 
 active_is()
 {
-	[ "$(knob active)" = "$1" ]
+	fo_active_is "$master" "$1"
 }
 
 need_setup()
@@ -52,6 +47,15 @@ need_setup()
 	[ -n "$ready" ] && return 0
 	log_skip "no master set up"
 	return 1
+}
+
+# setup_roles: the triple is up, with an address, the primary active
+setup_roles()
+{
+	master_up_with_addr && wait_primary_carrier || return 1
+	fo_roles
+	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
+	busywait 15000 active_is "$primary"
 }
 
 setup_knobs()
@@ -62,28 +66,29 @@ setup_knobs()
 	echo 1 > "$T/events/net_failover/net_failover_active/enable"
 	check_err $? "cannot enable the net_failover_active event"
 	defer sh -c "echo 0 > $T/events/net_failover/net_failover_active/enable 2>/dev/null"
-	fo_setup && master_up_with_addr && wait_primary_carrier
+	fo_setup
 	check_err $? "setup failed"
-	fo_roles
-	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
-	busywait 15000 active_is "$primary"
-	check_err $? "primary $primary never became active"
+	setup_roles
+	check_err $? "primary ${primary:-none} never became active"
 	[ "$RET" -eq 0 ] && ready=1
-	log_test "knobs readable through ip -d -j link (${master:-none})"
+	log_test "knobs readable through failoverctl (${master:-none})"
 }
 
 # The primary goes down and up again; with a hold-down the master stays on
 # the standby until the primary has had carrier for HOLD_MS.
+# Kills: holddown_ms not applied by SET, or ignored when the primary's
+# carrier comes back (primary active at once).
 holddown()
 {
 	local up_ms sw_ms line
 
 	need_setup || { log_test "hold-down of a returning primary"; return; }
-	ip link set dev "$master" type net_failover holddown_ms "$HOLD_MS"
-	check_err $? "holddown_ms $HOLD_MS refused"
-	defer ip link set dev "$master" type net_failover holddown_ms 0
-	[ "$(knob holddown_ms)" = "$HOLD_MS" ]
-	check_err $? "holddown_ms reads $(knob holddown_ms)"
+	"$FCTL" set "$master" holddown "$HOLD_MS"
+	check_err $? "holddown $HOLD_MS refused"
+	defer "$FCTL" set "$master" holddown 0
+	fo_state "$master"
+	[ "$S_HOLDDOWN_MS" = "$HOLD_MS" ]
+	check_err $? "holddown_ms reads $S_HOLDDOWN_MS"
 
 	ip link set dev "$primary" down
 	busywait 5000 active_is "$standby"
@@ -103,7 +108,7 @@ holddown()
 	# the event's timestamp, in ms of the same clock as /proc/uptime
 	sw_ms=$(sed -E 's/.* ([0-9]+)\.([0-9]{3})[0-9]*: net_failover_active.*/\1\2/' <<< "$line")
 	ktap_info "carrier seen at ${up_ms} ms, switch at ${sw_ms:-?} ms"
-	ip link set dev "$master" type net_failover holddown_ms 0
+	"$FCTL" set "$master" holddown 0
 	log_test "hold-down: standby kept until the primary was stable ${HOLD_MS} ms"
 }
 
@@ -136,106 +141,152 @@ print(n)
 EOF
 }
 
+# Kills: peer_notify not applied by SET (a fixed number of rounds per
+# path change), or the rounds not sent.
 peer_notify()
 {
 	local n out
 
 	need_setup || { log_test "peer notification rounds per path change"; return; }
+	defer "$FCTL" set "$master" peer-notify 1 force-standby off
 	for n in 1 3; do
-		ip link set dev "$master" type net_failover peer_notify "$n"
+		"$FCTL" set "$master" peer-notify "$n"
+		check_err $? "peer-notify $n refused"
 		out=$(count_garp "$standby" 3000 \
-			ip link set dev "$master" type net_failover force_standby on)
+			"$FCTL" set "$master" force-standby on)
 		[ "$out" = "$n" ]
-		check_err $? "peer_notify $n: $out gratuitous ARPs on $standby"
-		ktap_info "peer_notify $n: $out gratuitous ARP(s) through $standby"
-		ip link set dev "$master" type net_failover force_standby off
+		check_err $? "peer-notify $n: $out gratuitous ARPs on $standby"
+		ktap_info "peer-notify $n: $out gratuitous ARP(s) through $standby"
+		"$FCTL" set "$master" force-standby off
 		busywait 5000 active_is "$primary"
 	done
-	ip link set dev "$master" type net_failover peer_notify 1
-	log_test "peer notification: peer_notify gratuitous ARPs per path change"
+	"$FCTL" set "$master" peer-notify 1
+	log_test "peer notification: peer-notify gratuitous ARPs per path change"
 }
 
-# sharing_set on|off KNOB PKTGEN: set tx_skb_sharing; it then reads KNOB
-# (True/False) and pktgen's clone_skb/burst on the master answer PKTGEN
-sharing_set()
+# sharing_is 0|1 on|off yes|no: GET reports tx_skb_sharing 0|1, show says
+# on|off and pktgen takes clone_skb and burst on the master (yes|no)
+sharing_is()
 {
-	local v out
+	local out
 
-	ip link set dev "$master" type net_failover tx_skb_sharing "$1"
-	check_err $? "tx_skb_sharing $1 refused"
-	v=$(knob tx_skb_sharing)
-	[ "$v" = "$2" ]
-	check_err $? "tx_skb_sharing $1: reads $v"
+	fo_state "$master"
+	[ "$S_TX_SKB_SHARING" = "$1" ]
+	check_err $? "tx_skb_sharing reads '$S_TX_SKB_SHARING', want $1"
+	"$FCTL" show "$master" | grep -q " tx_skb_sharing $2$"
+	check_err $? "failoverctl show does not say tx_skb_sharing $2"
 	out=$(pktgen_sharing "$master")
 	[ "$out" = "$3" ]
-	check_err $? "tx_skb_sharing $1: pktgen on $master: $out"
+	check_err $? "tx_skb_sharing $2: pktgen clone_skb/burst on $master: $out, want $3"
 }
 
-# tx_skb_sharing: off by default (pktgen's clone_skb and burst refused on
-# the master, as by stock and bonding); on, they are taken; 2 is refused
-# and changes nothing; off again, refused again.
-tx_skb_sharing()
+# tx_skb_sharing cannot change at runtime: the parameter is 0444 (even
+# root cannot write it) and a SET carrying it is refused, nothing changed.
+# Kills: the parameter made writable again (0644), or
+# NET_FAILOVER_A_TX_SKB_SHARING taken by SET.
+sharing_read_only()
 {
-	local desc="tx_skb_sharing: pktgen clone_skb and burst on the master only when on"
-	local v out
+	local desc="tx_skb_sharing read-only at runtime: parameter 0444, SET refused"
+	local mode v out rc
 
 	need_setup || { log_test "$desc"; return; }
-	v=$(knob tx_skb_sharing)
-	[ "$v" = False ]
-	check_err $? "tx_skb_sharing reads $v by default"
 	if ! pktgen_ready; then
 		log_skip "pktgen not available (modprobe pktgen)"
 		log_test "$desc"
 		return
 	fi
-	out=$(pktgen_sharing "$master")
-	[ "$out" = no ]
-	check_err $? "tx_skb_sharing off: pktgen on $master: $out"
+	mode=$(stat -c %a "$SHARING_PARAM")
+	[ "$mode" = 444 ]
+	check_err $? "$SHARING_PARAM has mode $mode, want 444"
+	read -r v < "$SHARING_PARAM"
+	[ "$v" = N ]
+	check_err $? "tx_skb_sharing parameter reads '$v' by default"
+	( echo Y > "$SHARING_PARAM" ) 2> /dev/null
+	check_fail $? "root could write $SHARING_PARAM"
+	read -r v < "$SHARING_PARAM"
+	[ "$v" = N ]
+	check_err $? "tx_skb_sharing parameter reads '$v' after a write"
+	sharing_is 0 off no
 
-	defer ip link set dev "$master" type net_failover tx_skb_sharing off
-	sharing_set on True yes
-
-	out=$(ip link set dev "$master" type net_failover tx_skb_sharing 2 2>&1)
-	check_fail $? "tx_skb_sharing 2 accepted"
-	[[ $out == *'"on" or "off"'* ]]
-	check_err $? "tx_skb_sharing 2: unclear error '$out'"
-	v=$(knob tx_skb_sharing)
-	[ "$v" = True ]
-	check_err $? "tx_skb_sharing 2 changed it: reads $v"
-
-	sharing_set off False no
+	out=$("$FCTL" set "$master" tx-skb-sharing on 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] && [[ $out == *"read-only"* ]]
+	check_err $? "failoverctl set tx-skb-sharing on: rc $rc, '$out'"
+	out=$("$FCTL" -n set "$master" tx-skb-sharing on 2>&1)
+	rc=$?
+	ktap_info "kernel: $out"
+	[ "$rc" -eq 1 ] && [[ $out == *"attribute tx_skb_sharing"* ]]
+	check_err $? "kernel took tx-skb-sharing on: rc $rc, '$out'"
+	sharing_is 0 off no
 	log_test "$desc"
 }
 
+# tx_skb_sharing=1 when the module is loaded: the masters it creates take
+# shared skbs (pktgen clone_skb and burst); loaded without: refused.
+# Kills: the parameter ignored at creation (never or always
+# IFF_TX_SKB_SHARING), or not reported by GET.
+sharing_param()
+{
+	local desc="tx_skb_sharing=1 at load: new masters take pktgen clone_skb and burst"
+	local v
+
+	need_setup || { log_test "$desc"; return; }
+	if ! pktgen_ready; then
+		log_skip "pktgen not available (modprobe pktgen)"
+		log_test "$desc"
+		return
+	fi
+	# pktgen lets go of its devices when they unregister: none is held
+	fo_reload_with tx_skb_sharing=1 && setup_roles
+	check_err $? "reload with tx_skb_sharing=1 failed"
+	read -r v < "$SHARING_PARAM"
+	[ "$v" = Y ]
+	check_err $? "tx_skb_sharing parameter reads '$v'"
+	sharing_is 1 on yes
+	ktap_info "tx_skb_sharing=1: $("$FCTL" show "$master" | sed -n 2,3p | xargs)"
+
+	fo_reload_with && setup_roles
+	check_err $? "reload without parameters failed"
+	sharing_is 0 off no
+	log_test "$desc"
+}
+
+# Kills: a range check dropped from the SET policy, the standby refusal.
 bad_values()
 {
-	local out before
+	local out before after
 
 	need_setup || { log_test "bad knob values refused, nothing changed"; return; }
-	before=$(ip -d -j link show dev "$master")
-	out=$(ip link set dev "$master" type net_failover holddown_ms 70000 2>&1)
-	[ $? -ne 0 ]
-	check_err $? "holddown_ms 70000 accepted"
-	[[ $out == *"out of range"* ]]
-	check_err $? "holddown_ms 70000: unclear error '$out'"
-	out=$(ip link set dev "$master" type net_failover force_standby 2 2>&1)
-	[ $? -ne 0 ]
-	check_err $? "force_standby 2 accepted"
-	out=$(ip link set dev "$standby" type net_failover_slave blocked on 2>&1)
-	[ $? -ne 0 ]
-	check_err $? "blocking the standby accepted"
-	[[ $out == *"only a primary"* ]]
-	check_err $? "blocking the standby: unclear error '$out'"
-	[ "$(ip -d -j link show dev "$master" | python3 -c '
-import json, sys; d = json.load(sys.stdin)[0]["linkinfo"]["info_data"]
-print(d["holddown_ms"], d["force_standby"], d["tx_skb_sharing"],
-      d["active"])')" = "0 False False $primary" ]
-	check_err $? "state changed: $before"
+	fo_state "$master"
+	before=$(state_line)
+	out=$("$FCTL" -n set "$master" holddown 70000 2>&1)
+	[ $? -eq 1 ] && [[ $out == *"out of range"*"0..60000"* ]]
+	check_err $? "holddown 70000: '$out'"
+	out=$("$FCTL" -n set "$master" force-standby 2 2>&1)
+	[ $? -eq 1 ] && [[ $out == *"out of range"*"0..1"* ]]
+	check_err $? "force-standby 2: '$out'"
+	out=$("$FCTL" set-lower "$standby" blocked on 2>&1)
+	[ $? -eq 1 ] && [[ $out == *"only a primary"* ]]
+	check_err $? "blocking the standby: '$out'"
+	fo_state "$master"
+	after=$(state_line)
+	[ "$before" = "$after" ] && [ "$S_HOLDDOWN_MS" = 0 ] &&
+		[ "$S_FORCE_STANDBY" = 0 ] && [ "$S_S_BLOCKED" = 0 ]
+	check_err $? "state changed: '$before' -> '$after'"
 	log_test "bad knob values refused with a message, nothing changed"
+}
+
+state_line()
+{
+	echo "active=$S_ACTIVE force_standby=$S_FORCE_STANDBY" \
+		"holddown=$S_HOLDDOWN_MS peer_notify=$S_PEER_NOTIFY" \
+		"blocked=$S_PRIMARY_BLOCKED/$S_S_BLOCKED tx_skb_sharing=$S_TX_SKB_SHARING"
 }
 
 # The blocked_ids module parameter: a primary of a listed PCI
 # vendor:device is enslaved but never carries traffic.
+# Kills: blocked_ids not matched at enslavement, or the mark not
+# reported, or not liftable by SET.
 blocked_ids()
 {
 	local id
@@ -253,12 +304,13 @@ blocked_ids()
 	ft_sleep 1
 	active_is "$standby"
 	check_err $? "the listed primary $primary ($id) became active"
-	[ "$(knob primary_blocked)" = True ]
-	check_err $? "primary_blocked reads $(knob primary_blocked)"
+	fo_state "$master"
+	[ "$S_PRIMARY_BLOCKED" = 1 ] && [ "$S_P_BLOCKED" = 1 ]
+	check_err $? "primary_blocked reads '$S_PRIMARY_BLOCKED'"
 	dmesg | grep -q "primary $primary enslaved (marked unusable: blocked_ids)"
 	check_err $? "no log line for the blocked primary"
 	# per device, the mark can be lifted
-	ip link set dev "$primary" type net_failover_slave blocked off
+	"$FCTL" set-lower "$primary" blocked off
 	check_err $? "blocked off refused"
 	busywait 5000 active_is "$primary"
 	check_err $? "primary not active after blocked off"

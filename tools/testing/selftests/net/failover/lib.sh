@@ -393,10 +393,83 @@ dev_mtu()
 	echo "$v"
 }
 
-# dev_link_attr <dev> <json key>: a numeric value from `ip -d -j link`
+# dev_link_attr <dev> <json key>: a numeric value from `ip -d -j link`,
+# for the generic link attributes (max_mtu, ...): net_failover's own state
+# is not there (the master has no link kind), see fo_state below.
 dev_link_attr()
 {
 	ip -d -j link show dev "$1" | sed -n "s/.*\"$2\":\\([0-9]*\\).*/\\1/p"
+}
+
+# -------------------------------------------------- net_failover state
+
+# failoverctl, built on the host (make -C tools/net/failover), and the raw
+# generic netlink client for requests failoverctl does not send.
+FT_FCTL=${FAILOVERCTL:-$(readlink -f "$FT_DIR/../../../../net/failover/failoverctl")}
+FT_GENL=$FT_DIR/nfo_genl.py
+
+# Turns the JSON of "failoverctl -j show" into S_* shell variables: S_<KEY>
+# for the (first) master, S_P_<KEY> and S_S_<KEY> for its primary and
+# standby lower; true/false become 1/0, null and absent become empty.
+FT_PY_STATE='
+import json, shlex, sys
+d = json.load(sys.stdin)
+def emit(k, v):
+	if isinstance(v, bool):
+		v = int(v)
+	elif v is None:
+		v = ""
+	print("S_%s=%s" % (k, shlex.quote(str(v))))
+emit("NMASTERS", len(d))
+m = d[0] if d else {"lowers": []}
+for k in ("ifname", "ifindex", "primary", "primary_ifindex",
+	  "standby", "standby_ifindex", "active", "active_ifindex",
+	  "switches", "force_standby", "holddown_ms", "peer_notify",
+	  "primary_blocked", "tx_skb_sharing"):
+	emit(k.upper(), m.get(k))
+emit("NLOWERS", len(m["lowers"]))
+keys = ("ifname", "ifindex", "role", "active", "link", "activations",
+	"deactivations", "blocked")
+for r in ("P", "S"):
+	for k in keys:
+		emit(r + "_" + k.upper(), "")
+for l in m["lowers"]:
+	r = {"primary": "P", "standby": "S"}[l["role"]]
+	for k in keys:
+		emit(r + "_" + k.upper(), l[k])
+'
+
+# fo_state <dev>: the state of the master of <dev> (itself or a lower) as
+# "failoverctl -j show" reports it, in S_* variables
+fo_state()
+{
+	local json vars
+
+	json=$("$FT_FCTL" -j show "$1") || return 1
+	vars=$(printf '%s\n' "$json" | python3 -c "$FT_PY_STATE") || {
+		ktap_info "unparsable: $json"
+		return 1
+	}
+	eval "$vars"
+}
+
+# fo_active_is <master> <lower>: failoverctl names <lower> as the active
+# lower (no python: cheap enough to poll)
+fo_active_is()
+{
+	local out
+
+	out=$("$FT_FCTL" show "$1") || return 1
+	[[ $out == *" active $2 ("* ]]
+}
+
+# fo_reload_with <module parameters...>: every failover module unloaded,
+# net_failover loaded with the parameters, then the triple formed again
+fo_reload_with()
+{
+	fo_reset || return 1
+	modprobe net_failover "$@" || return 1
+	fo_setup
 }
 
 # PCI address of the first device with the given vendor:device id.
