@@ -149,7 +149,7 @@ class Genl:
         if ack["error"]:
             raise SystemExit("no generic netlink family %s: %s" %
                              (name, os.strerror(-ack["error"])))
-        for at, payload, _ in parse_attrs(replies[0][4:]):
+        for at, payload, _ in parse_attrs(replies[0]):
             if at == CTRL_ATTR_FAMILY_ID:
                 return struct.unpack("H", payload)[0]
         raise SystemExit("no family id in the reply")
@@ -164,7 +164,7 @@ def name_of(table, at):
 
 def decode(payload):
     out = {}
-    for at, p, _ in parse_attrs(payload[4:]):
+    for at, p, _ in parse_attrs(payload):
         name = name_of(MASTER, at)
         if MASTER.get(name, (0, 0))[1] == "nest":
             out[name] = {}

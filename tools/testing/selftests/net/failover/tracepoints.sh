@@ -84,25 +84,21 @@ setup_tracing()
 config_switch()
 {
 	need_setup || { log_test "forced standby traced with reason config"; return; }
-	defer ip link set dev "$master" type net_failover force_standby off
-	trace_clear
-	# The iproute2 plugin is optional: failoverctl is the other way in.
-	if [ -f "$FT_DIR/../../../../net/failover/iproute2/link_net_failover.so" ]; then
-		export IP_LIB_DIR=$FT_DIR/../../../../net/failover/iproute2
-		ip link set dev "$master" type net_failover force_standby on
-	else
-		"$FT_DIR/../../../../net/failover/failoverctl" set "$master" force-standby on
+	if [ ! -x "$FT_FCTL" ]; then
+		log_skip "$FT_FCTL not built (make -C tools/net/failover)"
+		log_test "forced standby traced with reason config"
+		return
 	fi
+	defer "$FT_FCTL" set "$master" force-standby off
+	trace_clear
+	"$FT_FCTL" set "$master" force-standby on
 	check_err $? "force standby refused"
 	trace_has "net_failover_active: dev=$master old=$primary new=$standby reason=config"
 	check_err $? "no config switch to $standby in the trace"
 
 	trace_clear
-	if [ -n "${IP_LIB_DIR:-}" ]; then
-		ip link set dev "$master" type net_failover force_standby off
-	else
-		"$FT_DIR/../../../../net/failover/failoverctl" set "$master" force-standby off
-	fi
+	"$FT_FCTL" set "$master" force-standby off
+	check_err $? "force standby off refused"
 	trace_has "net_failover_active: dev=$master old=$standby new=$primary reason=config"
 	check_err $? "no config switch back to $primary in the trace"
 	log_test "forced standby traced with reason config"

@@ -24,7 +24,7 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 FT_E1000E_OPTS="IntMode=1"
 PINGS=5
 SLACK=3		# unrelated frames a lower may send meanwhile (IPv6 RS, MLD)
-FCTL=${FAILOVERCTL:-$(readlink -f "$FT_DIR/../../../../net/failover/failoverctl")}
+FCTL=$FT_FCTL
 master=
 standby=
 primary=
@@ -286,11 +286,12 @@ tx_skb_sharing_is()
 }
 
 # pktgen's clone_skb and burst send one skb several times. By default the
-# master refuses them, as stock and bonding do; with tx_skb_sharing on it
-# takes them, as its lowers do, and every copy goes through it.
+# master refuses them, as stock and bonding do; loaded with
+# tx_skb_sharing=1 (fixed for each master when it is created) it takes
+# them, as its lowers do, and every copy goes through it.
 shared_skbs()
 {
-	local desc="shared skbs: pktgen clone_skb and burst on the master only with tx_skb_sharing on"
+	local desc="shared skbs: pktgen clone_skb and burst on the master only with tx_skb_sharing=1"
 
 	if ! pktgen_ready; then
 		log_skip "pktgen not available (modprobe pktgen)"
@@ -316,11 +317,11 @@ shared_skbs()
 		return
 	fi
 
-	defer "$FCTL" set "$master" tx-skb-sharing off
-	"$FCTL" set "$master" tx-skb-sharing on
-	check_err $? "failoverctl set $master tx-skb-sharing on failed"
+	# A new master with the module parameter: reload everything
+	fo_reload_with tx_skb_sharing=1 && setup_after_reload
+	check_err $? "reload with tx_skb_sharing=1 failed"
 	tx_skb_sharing_is on
-	check_err $? "tx_skb_sharing does not read on"
+	check_err $? "tx_skb_sharing does not read on: $("$FCTL" show "$master" | xargs)"
 	ethtool_stat "$master" tx_primary_packets | grep -q .
 	check_err $? "$master has no ethtool counter tx_primary_packets"
 	pktgen_run queue_xmit "clone_skb 8"
@@ -328,12 +329,24 @@ shared_skbs()
 	pktgen_run start_xmit "burst 4"
 	echo "rem_device_all" > "$PG/kpktgend_0"
 
-	# Off again (pktgen has let go of the master): refused again
-	"$FCTL" set "$master" tx-skb-sharing off
-	check_err $? "failoverctl set $master tx-skb-sharing off failed"
+	# Loaded again without it (pktgen has let go of the master):
+	# refused again
+	fo_reload_with && setup_after_reload
+	check_err $? "reload without parameters failed"
+	tx_skb_sharing_is off
+	check_err $? "tx_skb_sharing does not read off after the reload"
 	pktgen_refused queue_xmit "clone_skb 8"
 	echo "rem_device_all" > "$PG/kpktgend_0"
 	log_test "$desc"
+}
+
+# setup_after_reload: new roles, the master up, the primary with carrier
+setup_after_reload()
+{
+	fo_roles
+	master=$FO_MASTER standby=$FO_STANDBY primary=$FO_PRIMARY
+	master_up_with_addr || return 1
+	wait_primary_carrier && busywait 5000 dev_carrier "$master"
 }
 
 ipv6_off()

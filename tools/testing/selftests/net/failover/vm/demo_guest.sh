@@ -8,10 +8,8 @@
 # shellcheck source=../lib.sh
 source "$(dirname "$(readlink -f "$0")")/../lib.sh"
 
-# Our tools, built on the host before the boot: the iproute2 plugin makes
-# Debian's own "ip -d link" print the net_failover attributes.
-TOOLS=$(readlink -f "$(dirname "$(readlink -f "$0")")/../../../../../net/failover")
-[ -f "$TOOLS/iproute2/link_net_failover.so" ] && export IP_LIB_DIR=$TOOLS/iproute2
+# failoverctl, built on the host before the boot, shows the net_failover
+# state (the master is a plain Ethernet device to "ip -d link", as stock).
 
 banner()
 {
@@ -36,14 +34,12 @@ show()
 	else
 		echo "# no failover master"
 	fi
-	echo "# \$ ip -d link"
-	ip -d link | sed 's/^/#   /'
 	[ -n "$m" ] || return 0
 	echo "# \$ ethtool -S $m"
 	ethtool -S "$m" | sed 's/^/#   /'
-	if [ -x "$TOOLS/failoverctl" ]; then
+	if [ -x "$FT_FCTL" ]; then
 		echo "# \$ failoverctl show"
-		"$TOOLS/failoverctl" show | sed 's/^/#   /'
+		"$FT_FCTL" show | sed 's/^/#   /'
 	fi
 }
 
