@@ -501,15 +501,16 @@ all_or_nothing()
 	log_test "a refused SET changes nothing; the valid part alone applies"
 }
 
-# monitor_has <file> <glob>: an event line of the monitor matches
+# monitor_has <file> <from> <glob>: an event line of the monitor after
+# line <from> matches
 monitor_has()
 {
 	local l
 
 	while IFS= read -r l; do
 		# shellcheck disable=SC2053 # a glob
-		[[ $l == $2 ]] && return 0
-	done < "$1"
+		[[ $l == $3 ]] && return 0
+	done < <(tail -n +$(($2 + 1)) "$1")
 	return 1
 }
 
@@ -525,7 +526,7 @@ monitor_ready()
 # enslavement of a lower; the "no primary" check in nfo_nl_set_doit().
 events_and_no_primary()
 {
-	local dir pid pci p n before after
+	local dir pid pci p n n0 before after
 
 	need_setup || { log_test "events; SET without a primary"; return; }
 	dir=$(mktemp -d)
@@ -537,17 +538,18 @@ events_and_no_primary()
 
 	"$FCTL" set "$master" holddown 11
 	check_err $? "set holddown 11 failed"
-	busywait 3000 monitor_has "$dir/out" "$master: *holddown_ms 11 *"
+	busywait 3000 monitor_has "$dir/out" 0 "$master: *holddown_ms 11 *"
 	check_err $? "no event for holddown 11"
 	"$FCTL" set "$master" holddown 0
 
 	pci=$(fo_primary_pci)
 	check_err $? "no primary PCI function"
-	n=$(wc -l < "$dir/out")
+	n0=$(wc -l < "$dir/out")
+	n=$n0
 	echo 1 > "/sys/bus/pci/devices/$pci/remove"
 	busywait 10000 standby_only
 	check_err $? "primary not released"
-	busywait 3000 monitor_has "$dir/out" "$master: * primary none standby $standby * active $standby *"
+	busywait 3000 monitor_has "$dir/out" "$n" "$master: * primary none standby $standby * active $standby *"
 	check_err $? "no event for the primary's release"
 
 	# No primary: its nest is refused, with the valid rest
@@ -561,17 +563,19 @@ events_and_no_primary()
 	[ "$before" = "$after" ]
 	check_err $? "refused SET changed: '$before' -> '$after'"
 
+	n=$(wc -l < "$dir/out")
 	echo 1 > /sys/bus/pci/rescan
 	busywait 15000 triple_formed
 	check_err $? "primary not enslaved again"
 	p=$FO_PRIMARY
-	busywait 3000 monitor_has "$dir/out" "$master: * primary $p (*"
+	busywait 3000 monitor_has "$dir/out" "$n" "$master: * primary $p (*"
 	check_err $? "no event for the new primary $p"
-	busywait 15000 monitor_has "$dir/out" "$master: * active $p (*"
+	busywait 15000 monitor_has "$dir/out" "$n" "$master: * active $p (*"
 	check_err $? "no event for $p becoming active"
 	primary=$p
-	ktap_info "$(($(wc -l < "$dir/out") - n)) events during unplug/replug:"
-	tail -n +$((n + 1)) "$dir/out" | cut -c1-150 | sed 's/^/#   /'
+	ktap_info "$(($(wc -l < "$dir/out") - n0)) events during unplug/replug:"
+	tail -n +$((n0 + 1)) "$dir/out" | cut -c1-110 | sed 's/^/#   /'
+	[ -s "$dir/err" ] && sed 's/^/# monitor: /' "$dir/err"
 	kill "$pid" 2> /dev/null
 	rm -rf "$dir"
 	log_test "monitor: events for a setting, the primary's release and return"
@@ -591,6 +595,8 @@ unprivileged()
 		log_test "unprivileged SET refused with EPERM"
 		return
 	fi
+	busywait 15000 active_is "$primary"
+	check_err $? "primary $primary not active"
 	# a copy nobody can execute, whatever the shared tree's modes
 	dir=$(mktemp -d)
 	cp "$FCTL" "$GENL" "$dir/" && chmod 755 "$dir" "$dir"/*
