@@ -505,12 +505,14 @@ all_or_nothing()
 # line <from> matches
 monitor_has()
 {
-	local l
+	local l lines
 
+	# (no process substitution: the guest has no /dev/fd)
+	lines=$(tail -n +$(($2 + 1)) "$1")
 	while IFS= read -r l; do
 		# shellcheck disable=SC2053 # a glob
 		[[ $l == $3 ]] && return 0
-	done < <(tail -n +$(($2 + 1)) "$1")
+	done <<< "$lines"
 	return 1
 }
 
