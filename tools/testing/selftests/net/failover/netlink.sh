@@ -279,7 +279,9 @@ force_standby()
 	local sw s
 
 	need_setup || { log_test "force-standby on/off"; return; }
-	for s in tx_primary_packets tx_standby_packets path_switches; do
+	for s in tx_primary_packets tx_primary_bytes tx_standby_packets \
+		 tx_standby_bytes rx_primary_packets rx_standby_packets \
+		 path_switches primary_activations standby_activations; do
 		[ -n "$(ethtool_stat "$master" "$s")" ]
 		check_err $? "ethtool -S $master has no $s"
 	done
