@@ -25,7 +25,7 @@ FT=$ROOT/tools/testing/selftests/net/failover
 LOG=$ROOT/.cache/check
 SERIAL=0
 STOCK=0
-SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_stress
+SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_compat,sim_stress
 SIM_STRESS_SECS=${SIM_STRESS_SECS:-30}
 for a in "$@"; do
 	case $a in
