@@ -127,6 +127,8 @@ find "$ROOT/net" "$ROOT/drivers" -type f \( -name '*.o' -o -name '*.ko' \
 rm -f "$ROOT/Module.symvers" "$ROOT/modules.order"
 step build make -C "$ROOT" modules || built=0
 
+step build-nopci make -C "$ROOT" nopci
+
 if make -C "$ROOT" -n lint > /dev/null 2>&1; then
 	note "lint"
 	step lint make -C "$ROOT" lint

@@ -626,8 +626,10 @@ static void nfo_count_switch(struct net_failover_info *nfo,
 		l->activations++;
 }
 
-/* Pick the lower transmit uses and set the master's carrier accordingly. */
-static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
+/* Pick the lower transmit uses and set the master's carrier accordingly.
+ * Return: true if the active lower changed (and "events" was told).
+ */
+static bool nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 	bool standby_ok = nfo_lower_usable(&nfo->standby);
@@ -674,6 +676,7 @@ static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 
 	if (new != old)
 		nfo_nl_notify(dev);
+	return new != old;
 }
 
 static void nfo_holddown_work(struct work_struct *work)
@@ -1319,9 +1322,9 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	nfo_lower_netpoll_join(dev, l);
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_REGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_REGISTER))
+		nfo_nl_notify(dev);
 	call_netdevice_notifiers(NETDEV_JOIN, lower);
-	nfo_nl_notify(dev);
 
 	trace_net_failover_lower(dev, lower, standby, true);
 	netdev_info(dev, "%s %s enslaved%s\n", nfo_role(nfo, l), lower->name,
@@ -1380,12 +1383,12 @@ static int nfo_lower_unregister(struct net_device *lower,
 
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER))
+		nfo_nl_notify(dev);
 
 	trace_net_failover_lower(dev, lower, standby, false);
 	netdev_info(dev, "%s %s released\n", standby ? "standby" : "primary",
 		    lower->name);
-	nfo_nl_notify(dev);
 	return 0;
 }
 
@@ -1772,8 +1775,8 @@ static int nfo_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
 			    nfo->primary.dev->name,
 			    blocked ? "marked unusable" : "usable again");
 	}
-	nfo_update_active(dev, NFO_REASON_CONFIG);
-	nfo_nl_notify(dev);
+	if (!nfo_update_active(dev, NFO_REASON_CONFIG))
+		nfo_nl_notify(dev);
 unlock:
 	rtnl_unlock();
 	return err;

@@ -65,7 +65,7 @@ nfosim_unload()
 nfosim_setup()
 {
 	[ "${FT_MODULES:-}" = stock ] &&
-		skip_all "the stock net_failover only takes PCI primaries"
+		skip_all "these tests check our net_failover (FT_MODULES=stock)"
 	[ -d /sys/kernel/debug/tracing ] ||
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	modprobe net_failover || skip_all "cannot load net_failover"
