@@ -1681,26 +1681,29 @@ static int nfo_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* Every master of the namespace in ifindex order; cb->args[0] is the
- * ifindex to resume from.
+/* Every master of the namespace; cb->args[0] counts the masters already
+ * dumped (a master that comes or goes between two parts of the dump may
+ * be missed or repeated, as in rtnetlink's own dumps).
  */
 static int nfo_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
 	struct net_device *dev;
+	long idx = 0;
 	int err = 0;
 
 	rtnl_lock();
 	for_each_netdev(net, dev) {
-		if (dev->netdev_ops != &nfo_netdev_ops ||
-		    dev->ifindex < cb->args[0])
+		if (dev->netdev_ops != &nfo_netdev_ops)
+			continue;
+		if (idx++ < cb->args[0])
 			continue;
 		err = nfo_nl_fill(skb, dev, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, NLM_F_MULTI,
 				  NET_FAILOVER_CMD_GET);
 		if (err)
 			break;
-		cb->args[0] = dev->ifindex + 1;
+		cb->args[0] = idx;
 	}
 	rtnl_unlock();
 	/* A full message: the rest comes in the next one. */
