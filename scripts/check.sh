@@ -25,7 +25,7 @@ FT=$ROOT/tools/testing/selftests/net/failover
 LOG=$ROOT/.cache/check
 SERIAL=0
 STOCK=0
-SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_stress
+SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_compat,sim_stress
 SIM_STRESS_SECS=${SIM_STRESS_SECS:-30}
 for a in "$@"; do
 	case $a in
@@ -126,6 +126,8 @@ find "$ROOT/net" "$ROOT/drivers" -type f \( -name '*.o' -o -name '*.ko' \
 	2>/dev/null
 rm -f "$ROOT/Module.symvers" "$ROOT/modules.order"
 step build make -C "$ROOT" modules || built=0
+
+step build-nopci make -C "$ROOT" nopci
 
 if make -C "$ROOT" -n lint > /dev/null 2>&1; then
 	note "lint"

@@ -17,11 +17,11 @@
  * "active" lower: the primary while it is running with carrier (and has
  * been for the hold-down time, is not marked unusable and the standby is
  * not forced), else the standby. Every change of the active lower is
- * announced to the peers (gratuitous ARP, unsolicited NA). Receive from
- * either lower is delivered on the master (unicast from both, so nothing
- * is lost while the host is still steering frames to the old path;
- * broadcast and multicast from the active lower only, as the host usually
- * floods them to both). MTU, features, VLAN filters, address
+ * announced to the peers (gratuitous ARP, unsolicited NA). Receive takes
+ * the active lower's frames; the inactive lower's stay on it, as with the
+ * stock driver, except unicast for a short window after a path change,
+ * while the host may still be steering frames to the old path (see
+ * nfo_handle_frame()). MTU, features, VLAN filters, address
  * lists and promiscuous/allmulti mode of the master are pushed down to both
  * lowers; the master's counters are the sum of what the lowers carried
  * while they were enslaved.
@@ -241,9 +241,15 @@ struct net_failover_info {
 /* All masters, for the PCI bus notifier; written under RTNL, RCU list. */
 static LIST_HEAD(nfo_list);
 
+/* netif_running() && netif_carrier_ok(), with one load: it runs for every
+ * frame transmitted.
+ */
 static __always_inline bool nfo_lower_ready(const struct net_device *lower)
 {
-	return netif_running(lower) && netif_carrier_ok(lower);
+	unsigned long state = READ_ONCE(lower->state);
+
+	return (state & (BIT(__LINK_STATE_START) |
+			 BIT(__LINK_STATE_NOCARRIER))) == BIT(__LINK_STATE_START);
 }
 
 static bool nfo_is_standby(const struct net_device *lower,
@@ -312,27 +318,35 @@ static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 
 #ifdef CONFIG_NET_POLL_CONTROLLER
 /* netpoll (netconsole) transmits with interrupts off: the lower's queue
- * cannot be used, its own netpoll can.
+ * cannot be used, its own netpoll can. A lower without one (its netpoll
+ * setup failed when it joined) drops the frame.
  */
-static noinline netdev_tx_t nfo_netpoll_xmit(struct net_failover_info *nfo,
+static noinline netdev_tx_t nfo_netpoll_xmit(struct net_device *dev,
 					     struct net_device *lower,
 					     struct sk_buff *skb)
 {
-	struct nfo_lower *l = lower == rcu_access_pointer(nfo->primary_dev) ?
-			      &nfo->primary : &nfo->standby;
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
+	bool primary = lower == rcu_access_pointer(nfo->primary_dev);
+	struct nfo_lower *l = primary ? &nfo->primary : &nfo->standby;
+	enum nfo_path path = primary ? NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
 	struct netpoll *np = READ_ONCE(l->np);
 
 	if (unlikely(!np)) {
+		dev_core_stats_tx_dropped_inc(dev);
 		dev_kfree_skb_any(skb);
 		return NETDEV_TX_OK;
 	}
+	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
+		  skb->len);
 	return netpoll_send_skb(np, skb);
 }
 #else
-static netdev_tx_t nfo_netpoll_xmit(struct net_failover_info *nfo,
+static netdev_tx_t nfo_netpoll_xmit(struct net_device *dev,
 				    struct net_device *lower,
 				    struct sk_buff *skb)
 {
+	dev_core_stats_tx_dropped_inc(dev);
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
 }
@@ -360,15 +374,14 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		}
 	}
 
+	if (unlikely(netpoll_tx_running(dev)))
+		return nfo_netpoll_xmit(dev, lower, skb);
+
 	path = lower == rcu_access_pointer(nfo->primary_dev) ?
 	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
 	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
 		  skb->len);
-
-	if (unlikely(netpoll_tx_running(dev)))
-		return nfo_netpoll_xmit(nfo, lower, skb);
-	/* The lower picks its own queue (see nfo_select_queue()). */
-	skb_set_queue_mapping(skb, 0);
+	/* queue_mapping is 0 (nfo_select_queue()): the lower picks its own. */
 	if (unlikely(skb_shared(skb)) && nfo->tx_skb_sharing)
 		return nfo_xmit_shared(skb, dev, lower);
 	skb->dev = lower;
@@ -379,7 +392,9 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
  * queue directories and their XPS/RPS settings in sysfs are the same; as
  * with the stock driver, the master's XPS maps do not steer anything:
  * the master uses queue 0 and the lower picks its own queue. Answering
- * here spares the flow dissection netdev_pick_tx() would do.
+ * here spares the flow dissection netdev_pick_tx() would do. Queue 0 also
+ * keeps queue_mapping 0 on the way down, where a non-zero value would
+ * read as a recorded receive queue to the lower's skb_tx_hash().
  */
 static u16 nfo_select_queue(struct net_device *dev, struct sk_buff *skb,
 			    struct net_device *sb_dev)
@@ -626,8 +641,10 @@ static void nfo_count_switch(struct net_failover_info *nfo,
 		l->activations++;
 }
 
-/* Pick the lower transmit uses and set the master's carrier accordingly. */
-static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
+/* Pick the lower transmit uses and set the master's carrier accordingly.
+ * Return: true if the active lower changed (and "events" was told).
+ */
+static bool nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 	bool standby_ok = nfo_lower_usable(&nfo->standby);
@@ -674,6 +691,7 @@ static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 
 	if (new != old)
 		nfo_nl_notify(dev);
+	return new != old;
 }
 
 static void nfo_holddown_work(struct work_struct *work)
@@ -1094,7 +1112,9 @@ static const struct net_device_ops nfo_netdev_ops = {
 	.ndo_vlan_rx_add_vid	= nfo_vlan_rx_add_vid,
 	.ndo_vlan_rx_kill_vid	= nfo_vlan_rx_kill_vid,
 	.ndo_validate_addr	= eth_validate_addr,
-	.ndo_features_check	= passthru_features_check,
+	/* No ndo_features_check: the core's default (which only restricts
+	 * multi-tagged VLAN frames) costs no indirect call per frame.
+	 */
 #ifdef CONFIG_NET_POLL_CONTROLLER
 	.ndo_netpoll_setup	= nfo_netpoll_setup,
 	.ndo_netpoll_cleanup	= nfo_netpoll_cleanup,
@@ -1319,9 +1339,9 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	nfo_lower_netpoll_join(dev, l);
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_REGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_REGISTER))
+		nfo_nl_notify(dev);
 	call_netdevice_notifiers(NETDEV_JOIN, lower);
-	nfo_nl_notify(dev);
 
 	trace_net_failover_lower(dev, lower, standby, true);
 	netdev_info(dev, "%s %s enslaved%s\n", nfo_role(nfo, l), lower->name,
@@ -1380,12 +1400,12 @@ static int nfo_lower_unregister(struct net_device *lower,
 
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER))
+		nfo_nl_notify(dev);
 
 	trace_net_failover_lower(dev, lower, standby, false);
 	netdev_info(dev, "%s %s released\n", standby ? "standby" : "primary",
 		    lower->name);
-	nfo_nl_notify(dev);
 	return 0;
 }
 
@@ -1678,26 +1698,29 @@ static int nfo_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* Every master of the namespace in ifindex order; cb->args[0] is the
- * ifindex to resume from.
+/* Every master of the namespace; cb->args[0] counts the masters already
+ * dumped (a master that comes or goes between two parts of the dump may
+ * be missed or repeated, as in rtnetlink's own dumps).
  */
 static int nfo_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
 	struct net_device *dev;
+	long idx = 0;
 	int err = 0;
 
 	rtnl_lock();
 	for_each_netdev(net, dev) {
-		if (dev->netdev_ops != &nfo_netdev_ops ||
-		    dev->ifindex < cb->args[0])
+		if (dev->netdev_ops != &nfo_netdev_ops)
+			continue;
+		if (idx++ < cb->args[0])
 			continue;
 		err = nfo_nl_fill(skb, dev, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, NLM_F_MULTI,
 				  NET_FAILOVER_CMD_GET);
 		if (err)
 			break;
-		cb->args[0] = dev->ifindex + 1;
+		cb->args[0] = idx;
 	}
 	rtnl_unlock();
 	/* A full message: the rest comes in the next one. */
@@ -1772,8 +1795,8 @@ static int nfo_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
 			    nfo->primary.dev->name,
 			    blocked ? "marked unusable" : "usable again");
 	}
-	nfo_update_active(dev, NFO_REASON_CONFIG);
-	nfo_nl_notify(dev);
+	if (!nfo_update_active(dev, NFO_REASON_CONFIG))
+		nfo_nl_notify(dev);
 unlock:
 	rtnl_unlock();
 	return err;

@@ -1547,8 +1547,6 @@ def parse_args(argv):
     ap.add_argument("--boot-timeout", type=float, default=90)
     ap.add_argument("--timeout", type=float, default=1500,
                     help="global limit in seconds (default 1500)")
-    ap.add_argument("--holddown-ms", type=int, default=None,
-                    help="holddown_ms module parameter of ours")
     ap.add_argument("--ko-dir", default=ROOT,
                     help="tree holding ours (net/core/failover.ko, "
                          "drivers/net/net_failover.ko, Module.symvers); "
@@ -1635,8 +1633,6 @@ def main(argv):
     try:
         t = time.monotonic()
         params = {}
-        if args.holddown_ms is not None:
-            params["net_failover"] = "holddown_ms=%d" % args.holddown_ms
         for mode in args.modules:
             bench.initrd[mode] = build_initramfs(
                 rv, env, out, mode, params if mode == "ours" else {},
