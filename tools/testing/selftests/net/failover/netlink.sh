@@ -527,7 +527,8 @@ monitor_ready()
 # leaving and coming back; a SET for the primary's nest while there is
 # none is refused (ENODEV "no primary") with nothing changed.
 # Kills: nfo_nl_notify() dropped from SET, from the release or the
-# enslavement of a lower; the "no primary" check in nfo_nl_set_doit().
+# enslavement of a lower, or sent twice for one change (SET that switches);
+# the "no primary" check in nfo_nl_set_doit().
 events_and_no_primary()
 {
 	local dir pid pci p n n0 before after
@@ -540,11 +541,23 @@ events_and_no_primary()
 	busywait 5000 monitor_ready "$dir/err"
 	check_err $? "monitor did not start: $(cat "$dir/err")"
 
+	# One event per change: a setting, a switch of the active lower
+	n=$(wc -l < "$dir/out")
 	"$FCTL" set "$master" holddown 11
 	check_err $? "set holddown 11 failed"
-	busywait 3000 monitor_has "$dir/out" 0 "$master: *holddown_ms 11 *"
+	busywait 3000 monitor_has "$dir/out" "$n" "$master: *holddown_ms 11 *"
 	check_err $? "no event for holddown 11"
-	"$FCTL" set "$master" holddown 0
+	n=$((n + 1))
+	"$FCTL" set "$master" holddown 0 force-standby on
+	check_err $? "set holddown 0 force-standby on failed"
+	busywait 3000 monitor_has "$dir/out" "$n" "$master: * active $standby (*"
+	check_err $? "no event for the switch to $standby"
+	ft_sleep 0.5
+	[ "$(wc -l < "$dir/out")" -eq $((n + 1)) ]
+	check_err $? "$(($(wc -l < "$dir/out") - n)) events for one SET, want 1"
+	"$FCTL" set "$master" force-standby off
+	busywait 5000 active_is "$primary"
+	check_err $? "primary not active after force-standby off"
 
 	pci=$(fo_primary_pci)
 	check_err $? "no primary PCI function"
