@@ -17,11 +17,11 @@
  * "active" lower: the primary while it is running with carrier (and has
  * been for the hold-down time, is not marked unusable and the standby is
  * not forced), else the standby. Every change of the active lower is
- * announced to the peers (gratuitous ARP, unsolicited NA). Receive takes
- * the active lower's frames; the inactive lower's stay on it, as with the
- * stock driver, except unicast for a short window after a path change,
- * while the host may still be steering frames to the old path (see
- * nfo_handle_frame()). MTU, features, VLAN filters, address
+ * announced to the peers (gratuitous ARP, unsolicited NA). Receive
+ * delivers each unicast frame once, from whichever lower it comes (the
+ * host may steer to either around a path change, or flood both), and
+ * multicast from the active lower only (see nfo_handle_frame()). MTU,
+ * features, VLAN filters, address
  * lists and promiscuous/allmulti mode of the master are pushed down to both
  * lowers; the master's counters are the sum of what the lowers carried
  * while they were enslaved.
@@ -61,6 +61,7 @@
  * genksyms (which defines __GENKSYMS__) so that the CRCs stay the same.
  */
 #ifndef __GENKSYMS__
+#include <linux/jhash.h>
 #include <linux/u64_stats_sync.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
@@ -87,13 +88,16 @@
 /* Spacing of repeated peer notifications. */
 #define NFO_NOTIFY_INTERVAL_MS	200
 
-/* Unicast received on the inactive lower is delivered for this long after
- * each path change (the host may still steer frames to the old path);
- * outside it, frames on the inactive lower are not delivered, as with the
- * stock driver, so that a host that floods both paths causes no
- * duplicates.
+/* Receive from both lowers delivers each frame once (nfo_handle_frame()):
+ * once the inactive lower has received anything, the frames of both are
+ * compared for NFO_DEDUP_ARM_MS; a frame is a duplicate if the other lower
+ * delivered the same first NFO_DEDUP_BYTES (and length) less than
+ * NFO_DEDUP_MS earlier. NFO_DEDUP_SLOTS frames are remembered.
  */
-#define NFO_RX_WINDOW_MS	2000
+#define NFO_DEDUP_ARM_MS	10000
+#define NFO_DEDUP_MS		500
+#define NFO_DEDUP_BYTES		64
+#define NFO_DEDUP_SLOTS		16
 
 /* Module parameters: both are read when a master is created or a lower
  * joins, never in the datapath; neither can change after the module loads.
@@ -121,9 +125,10 @@ enum nfo_path {
  * @rx_packets: frames received through each lower and delivered
  * @rx_bytes: bytes received through each lower and delivered
  * @tx_drop_no_lower: frames dropped because no lower was usable
- * @rx_drop_inactive: frames received on the inactive lower and not
- *	delivered on the master: multicast always (the active lower gets
- *	its own copy), unicast outside the window after a path change
+ * @rx_drop_inactive: multicast frames received on the inactive lower,
+ *	not delivered on the master (the active lower gets its own copy)
+ * @rx_drop_duplicate: unicast frames not delivered because the other
+ *	lower had just delivered the same frame
  * @syncp: u64_stats sequence
  */
 struct nfo_pcpu_stats {
@@ -133,6 +138,7 @@ struct nfo_pcpu_stats {
 	u64_stats_t rx_bytes[NFO_NR_PATHS];
 	u64_stats_t tx_drop_no_lower;
 	u64_stats_t rx_drop_inactive;
+	u64_stats_t rx_drop_duplicate;
 	struct u64_stats_sync syncp;
 };
 
@@ -183,6 +189,34 @@ struct nfo_lower {
 };
 
 /**
+ * struct nfo_rx_sig - a frame delivered while both lowers receive
+ * @sig: hash of its first NFO_DEDUP_BYTES and its length
+ * @path: the lower it came through; NFO_NR_PATHS once matched
+ * @at: jiffies when it was delivered
+ */
+struct nfo_rx_sig {
+	u32 sig;
+	u8 path;
+	unsigned long at;
+};
+
+/**
+ * struct nfo_dedup - recent frames, to deliver each frame once
+ * @lock: protects @slot and @next (receive runs on any CPU)
+ * @slot: the last NFO_DEDUP_SLOTS frames recorded
+ * @next: the slot to overwrite next
+ * @armed_until: until then (jiffies), the active lower's frames are
+ *	compared too: the inactive lower received something recently;
+ *	written and read locklessly by receive
+ */
+struct nfo_dedup {
+	spinlock_t lock;	/* see kernel-doc above */
+	struct nfo_rx_sig slot[NFO_DEDUP_SLOTS];
+	unsigned int next;
+	unsigned long armed_until;
+};
+
+/**
  * struct net_failover_info - private state of a failover master
  * @primary_dev: the primary lower; written under RTNL and stats_lock,
  *	read under RCU
@@ -208,8 +242,7 @@ struct nfo_lower {
  * @peer_notify: notification rounds per path change; RTNL
  * @notify_left: notification rounds still to send; RTNL
  * @force_standby: never transmit through the primary; RTNL
- * @rx_window_end: until then (jiffies), unicast from the inactive lower
- *	is delivered; written under RTNL, read locklessly by receive
+ * @dedup: recent frames received, to deliver each frame once
  * @tx_skb_sharing: offer IFF_TX_SKB_SHARING and clone shared skbs before
  *	the lower gets them; set at creation, never changed
  * @lower_mtu_change: we are changing a lower's MTU ourselves; RTNL
@@ -228,7 +261,7 @@ struct net_failover_info {
 	struct work_struct open_work;
 	struct delayed_work holddown_work;
 	struct delayed_work notify_work;
-	unsigned long rx_window_end;
+	struct nfo_dedup dedup;
 	u32 switches;
 	u32 holddown_ms;
 	u8 peer_notify;
@@ -402,14 +435,70 @@ static u16 nfo_select_queue(struct net_device *dev, struct sk_buff *skb,
 	return 0;
 }
 
-/* Runs on both lowers, under rcu_read_lock(). The active lower's frames
- * are delivered on the master. The inactive lower's are not (as with the
- * stock driver, they stay on the lower, where the core counts them in
- * rx_nohandler), except unicast during NFO_RX_WINDOW_MS after a path
- * change: the host may still steer frames to the old path. Multicast and
- * broadcast are never taken from the inactive lower: a host that floods
- * them sends the active lower its own copy. With no active lower (the
- * master is down or has no usable lower), everything is delivered.
+/* The inactive lower received something: compare frames for a while. At
+ * most one write per second, as the active lower's CPUs read it.
+ */
+static void nfo_dedup_arm(struct nfo_dedup *d)
+{
+	unsigned long until = jiffies + msecs_to_jiffies(NFO_DEDUP_ARM_MS);
+
+	if (time_after(until, READ_ONCE(d->armed_until) + HZ))
+		WRITE_ONCE(d->armed_until, until);
+}
+
+/* Did the other lower deliver this frame less than NFO_DEDUP_MS ago? If
+ * not, remember it as delivered through @path.
+ */
+static noinline bool nfo_dedup_seen(struct nfo_dedup *d, struct sk_buff *skb,
+				    enum nfo_path path)
+{
+	unsigned int len = min_t(unsigned int, skb->len, NFO_DEDUP_BYTES);
+	unsigned long now = jiffies, recent = msecs_to_jiffies(NFO_DEDUP_MS);
+	u8 buf[NFO_DEDUP_BYTES];
+	struct nfo_rx_sig *e;
+	bool seen = false;
+	const void *data;
+	u32 sig;
+	int i;
+
+	data = skb_header_pointer(skb, 0, len, buf);
+	if (!data)
+		return false;
+	sig = jhash(data, len, skb->len ^ (__force u32)skb->protocol);
+
+	spin_lock_bh(&d->lock);
+	for (i = 0; i < NFO_DEDUP_SLOTS; i++) {
+		e = &d->slot[i];
+		if (e->sig == sig && e->path != path &&
+		    e->path != NFO_NR_PATHS && time_before(now, e->at + recent)) {
+			e->path = NFO_NR_PATHS;	/* a third copy is new */
+			seen = true;
+			break;
+		}
+	}
+	if (!seen) {
+		e = &d->slot[d->next];
+		e->sig = sig;
+		e->path = path;
+		e->at = now;
+		d->next = (d->next + 1) % NFO_DEDUP_SLOTS;
+	}
+	spin_unlock_bh(&d->lock);
+	return seen;
+}
+
+/* Runs on both lowers, under rcu_read_lock(). Every unicast frame is
+ * delivered once, whichever lower it comes through: around a path change
+ * the host may be steering to either lower before the guest has switched
+ * (native PCIe hotplug gives the host a 5 s head start), and some hosts
+ * flood frames to both (a hub, a bridge that lost its FDB entry). Once the
+ * inactive lower receives anything, frames are compared (nfo_dedup_seen())
+ * and the second copy of a frame stays on its lower, where the core counts
+ * it in rx_nohandler, as the stock driver leaves the standby's frames.
+ * Multicast and broadcast (by destination address) are taken from the
+ * active lower only: a host that floods them sends it its own copy. With
+ * no active lower (the master is down or has no usable lower), the
+ * inactive lower is whichever it is.
  */
 static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 {
@@ -420,21 +509,32 @@ static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 	struct net_device *active;
 	enum nfo_path path;
 
-	active = rcu_dereference(nfo->active_dev);
-	if (unlikely(active && active != skb->dev) &&
-	    (is_multicast_ether_addr(eth_hdr(skb)->h_dest) ||
-	     time_after(jiffies, READ_ONCE(nfo->rx_window_end)))) {
-		nfo_count(nfo, &pcpu->rx_drop_inactive, NULL, 0);
-		return RX_HANDLER_EXACT;
-	}
-
 	path = skb->dev == rcu_access_pointer(nfo->primary_dev) ?
 	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	active = rcu_dereference(nfo->active_dev);
+	if (unlikely(active && active != skb->dev)) {
+		nfo_dedup_arm(&nfo->dedup);
+		if (is_multicast_ether_addr(eth_hdr(skb)->h_dest)) {
+			nfo_count(nfo, &pcpu->rx_drop_inactive, NULL, 0);
+			return RX_HANDLER_EXACT;
+		}
+		if (nfo_dedup_seen(&nfo->dedup, skb, path))
+			goto duplicate;
+	} else if (unlikely(time_before(jiffies,
+					READ_ONCE(nfo->dedup.armed_until))) &&
+		   !is_multicast_ether_addr(eth_hdr(skb)->h_dest) &&
+		   nfo_dedup_seen(&nfo->dedup, skb, path)) {
+		goto duplicate;
+	}
+
 	nfo_count(nfo, &pcpu->rx_packets[path], &pcpu->rx_bytes[path],
 		  skb->len + skb->mac_len);
-
 	skb->dev = dev;
 	return RX_HANDLER_ANOTHER;
+
+duplicate:
+	nfo_count(nfo, &pcpu->rx_drop_duplicate, NULL, 0);
+	return RX_HANDLER_EXACT;
 }
 
 /* Fold the growth of @lower's counters since the last look into @nfo. */
@@ -662,8 +762,6 @@ static bool nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 	}
 
 	if (new != old) {
-		WRITE_ONCE(nfo->rx_window_end,
-			   jiffies + msecs_to_jiffies(NFO_RX_WINDOW_MS));
 		rcu_assign_pointer(nfo->active_dev, new);
 		nfo_count_switch(nfo, old, new);
 		trace_net_failover_active(dev, old, new, reason);
@@ -1157,6 +1255,7 @@ static const char nfo_stat_names[][ETH_GSTRING_LEN] = {
 	"rx_standby_bytes",
 	"tx_drop_no_lower",
 	"rx_drop_inactive",
+	"rx_drop_duplicate",
 	"path_switches",
 	"primary_activations",
 	"standby_activations",
@@ -1177,7 +1276,7 @@ static void nfo_get_ethtool_stats(struct net_device *dev,
 				  struct ethtool_stats *estats, u64 *data)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
-	u64 sum[10] = {};
+	u64 sum[11] = {};
 	unsigned int start;
 	int cpu, p;
 
@@ -1185,7 +1284,7 @@ static void nfo_get_ethtool_stats(struct net_device *dev,
 
 	for_each_possible_cpu(cpu) {
 		const struct nfo_pcpu_stats *s = per_cpu_ptr(nfo->pcpu, cpu);
-		u64 v[10];
+		u64 v[11];
 
 		do {
 			start = u64_stats_fetch_begin(&s->syncp);
@@ -1197,14 +1296,15 @@ static void nfo_get_ethtool_stats(struct net_device *dev,
 			}
 			v[8] = u64_stats_read(&s->tx_drop_no_lower);
 			v[9] = u64_stats_read(&s->rx_drop_inactive);
+			v[10] = u64_stats_read(&s->rx_drop_duplicate);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
 		for (p = 0; p < ARRAY_SIZE(v); p++)
 			sum[p] += v[p];
 	}
 	memcpy(data, sum, sizeof(sum));
-	data[10] = nfo->switches;
-	data[11] = nfo->primary.activations;
-	data[12] = nfo->standby.activations;
+	data[11] = nfo->switches;
+	data[12] = nfo->primary.activations;
+	data[13] = nfo->standby.activations;
 }
 
 static const struct ethtool_ops nfo_ethtool_ops = {
@@ -1873,6 +1973,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 		goto free_dev;
 	}
 	spin_lock_init(&nfo->stats_lock);
+	spin_lock_init(&nfo->dedup.lock);
 	INIT_WORK(&nfo->open_work, nfo_open_work);
 	INIT_DELAYED_WORK(&nfo->holddown_work, nfo_holddown_work);
 	INIT_DELAYED_WORK(&nfo->notify_work, nfo_notify_work);

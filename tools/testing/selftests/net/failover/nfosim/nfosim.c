@@ -33,8 +33,11 @@
  *     fail_mtu    rw  Y: ndo_change_mtu() refuses every change (-EBUSY)
  *     ifname      r   current name ("" while unregistered)
  *     ifindex     r   current ifindex (0 while unregistered)
- *     rx          w   "COUNT [ucast|bcast|mcast|other]": receive frames
- *                     ("other": unicast to 02:6e:66:6f:00:99, not ours)
+ *     rx          w   "COUNT [ucast|bcast|mcast|other] [SEQ]": receive
+ *                     frames ("other": unicast to 02:6e:66:6f:00:99, not
+ *                     ours), numbered SEQ, SEQ + 1, ... in their payload
+ *                     (without SEQ: from a counter shared by all lowers,
+ *                     so that every frame differs)
  *
  * Netdev names: the standby of group ID is nsbID, primary PID of group ID
  * is nprID_PID; the master gets the next ethN.
@@ -642,9 +645,11 @@ enum nfosim_rx_kind {
  */
 static const u8 nfosim_rx_other[ETH_ALEN] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x99 };
 
-/* Receive @count minimal frames of an experimental EtherType on @dev. */
+/* Receive @count minimal frames of an experimental EtherType on @dev,
+ * numbered from @seq.
+ */
 static int nfosim_rx(struct net_device *dev, u32 count,
-		     enum nfosim_rx_kind kind)
+		     enum nfosim_rx_kind kind, u32 seq)
 {
 	static const u8 mcast[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
 	static const u8 src[ETH_ALEN] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x01 };
@@ -653,6 +658,7 @@ static int nfosim_rx(struct net_device *dev, u32 count,
 			kind == NFOSIM_RX_OTHER ? nfosim_rx_other : dev->dev_addr;
 	struct sk_buff *skb;
 	struct ethhdr *eth;
+	__be32 nseq;
 	u32 i;
 
 	for (i = 0; i < count; i++) {
@@ -663,6 +669,8 @@ static int nfosim_rx(struct net_device *dev, u32 count,
 		ether_addr_copy(eth->h_dest, dst);
 		ether_addr_copy(eth->h_source, src);
 		eth->h_proto = htons(ETH_P_802_EX1);
+		nseq = cpu_to_be32(seq + i);
+		memcpy(eth + 1, &nseq, sizeof(nseq));
 		skb->protocol = eth_type_trans(skb, dev);
 		/* As a driver's NAPI poll would: per-CPU counters and the
 		 * backlog with bottom halves off.
@@ -683,13 +691,15 @@ static ssize_t nfosim_rx_write(struct file *file, const char __user *ubuf,
 	enum nfosim_rx_kind kind = NFOSIM_RX_UCAST;
 	struct nfosim_lower *l = file->private_data;
 	char buf[NFOSIM_CMD_MAX], how[8] = "ucast";
-	u32 n;
-	int err;
+	static u32 next_seq = 1U << 31;	/* under nfosim_lock */
+	u32 n, seq;
+	int err, args;
 
 	err = nfosim_read_cmd(buf, ubuf, count, ppos);
 	if (err)
 		return err;
-	if (sscanf(buf, "%u %7s", &n, how) < 1 || n > NFOSIM_RX_MAX)
+	args = sscanf(buf, "%u %7s %u", &n, how, &seq);
+	if (args < 1 || n > NFOSIM_RX_MAX)
 		return -EINVAL;
 	if (!strcmp(how, "bcast"))
 		kind = NFOSIM_RX_BCAST;
@@ -701,10 +711,15 @@ static ssize_t nfosim_rx_write(struct file *file, const char __user *ubuf,
 		return -EINVAL;
 
 	mutex_lock(&nfosim_lock);
-	if (l->dead || !l->netdev)
+	if (l->dead || !l->netdev) {
 		err = -ENODEV;
-	else
-		err = nfosim_rx(l->netdev, n, kind);
+	} else {
+		if (args < 3) {
+			seq = next_seq;
+			next_seq += n;
+		}
+		err = nfosim_rx(l->netdev, n, kind, seq);
+	}
 	mutex_unlock(&nfosim_lock);
 	return err ? err : count;
 }
