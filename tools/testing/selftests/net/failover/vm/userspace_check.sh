@@ -155,13 +155,13 @@ phase_nm()
 	block nm.active nmcli -t -f NAME,DEVICE,TYPE connection show --active
 	phase_state nm
 	phase_ping nm
-	systemctl stop NetworkManager.service
+	timeout 60 systemctl stop NetworkManager.service
 	reset_master
 }
 
 phase_networkd()
 {
-	systemctl start systemd-networkd.service
+	timeout "$WAIT" systemctl start systemd-networkd.service
 	/lib/systemd/systemd-networkd-wait-online -i "$MASTER" \
 		--timeout="$WAIT" > /dev/null 2>&1
 	fact networkd.wait_online "$?"
@@ -172,7 +172,7 @@ phase_networkd()
 	phase_state networkd
 	phase_ping networkd
 	common_facts	# master up: find_fallback_nic looks at carrier
-	systemctl stop systemd-networkd.service systemd-networkd.socket
+	timeout 60 systemctl stop systemd-networkd.service systemd-networkd.socket
 	reset_master
 }
 
@@ -200,7 +200,7 @@ common_facts()
 	block ethtool ethtool -i "$MASTER"
 	# called as cloud-init calls them: the driver from its own
 	# device_driver(), or None and let it look
-	block cloudinit python3 - "$MASTER" "$STANDBY" "$PRIMARY" <<'EOF'
+	block cloudinit timeout 120 python3 - "$MASTER" "$STANDBY" "$PRIMARY" <<'EOF'
 import json, sys
 from cloudinit import net
 roles = dict(zip(("master", "standby", "primary"), sys.argv[1:]))
@@ -245,7 +245,7 @@ else
 	fact error "no master/standby/primary after 30 s: $(cd /sys/class/net && echo *)"
 fi
 stamp t.end
-block journal journalctl -b --no-pager -o short-monotonic -u NetworkManager \
+block journal timeout 60 journalctl -b --no-pager -o short-monotonic -u NetworkManager \
 	-u systemd-networkd -u networking -u ft-check
 printf 'FT done\n' >&3
 exec 3>&-
