@@ -151,7 +151,9 @@ phase_nm()
 	nm-online -s -q -t "$WAIT"
 	fact nm.online "$?"
 	phase_settle nm nm_done
-	block nm.devices nmcli -t -f GENERAL.DEVICE,GENERAL.TYPE,GENERAL.STATE,GENERAL.CONNECTION device show
+	block nm.devices nmcli -t -f \
+		GENERAL.DEVICE,GENERAL.TYPE,GENERAL.STATE,GENERAL.CONNECTION \
+		device show
 	block nm.active nmcli -t -f NAME,DEVICE,TYPE connection show --active
 	phase_state nm
 	phase_ping nm

@@ -512,8 +512,12 @@ def cloudinit_expect(v):
 
 def common_checks(phases):
     def dups(f):
-        return ", ".join("%s: %s DUP! in %s" % (
-            p, f.get(p + ".ping.dup"), ping_view(f, p))
+        # with the lowers' receive counters so far (cumulative), as who
+        # carried the replies: stock counts what the standby refuses as
+        # rx_nohandler
+        return ", ".join("%s: %s DUP! in %s (standby %s)" % (
+            p, f.get(p + ".ping.dup"), ping_view(f, p),
+            f.get(p + ".stats.standby", "?"))
             for p in phases if f.get(p + ".ping.received", "0")
             not in ("", "0"))
 
