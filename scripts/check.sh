@@ -4,7 +4,9 @@
 # Run every test from a fresh machine: setup, build, lint, the CRC check of
 # the built modules on the host, then the guest selftests with our modules
 # (ACPI hotplug: every script; native PCIe hotplug: the hotplug scripts;
-# a third guest with the simulated lowers of nfosim.ko: SIM_TESTS).
+# a third guest with the simulated lowers of nfosim.ko: SIM_TESTS), then,
+# alone, the real Debian 12 userspace on stock and on our modules
+# (vm/userspace_guest.py; its image is built once into .cache/guest-image).
 # Every KTAP result is counted; the last line is
 #
 #   N passed, N failed, N skipped
@@ -202,6 +204,22 @@ if [ "$built" = 1 ]; then
 		fi
 		count_vm "$out" "$(cat "$out.rc" 2>/dev/null || echo 1)"
 	done
+	# After the others, alone: one guest at a time, ~4 minutes (plus
+	# ~4 for the image the first time).
+	note "guest: real Debian 12 userspace, stock and ours (userspace_guest)"
+	"$FT/vm/userspace_guest.py" --no-build --out "$LOG/userspace" \
+		> "$LOG/userspace.ktap" 2> "$LOG/userspace.log"
+	rc=$?
+	grep -E '^(ok|not ok)' "$LOG/userspace.ktap" | sed 's/^/  /'
+	count_ktap "$LOG/userspace.ktap"
+	if grep -qE '^1\.\.0 # SKIP' "$LOG/userspace.ktap"; then
+		grep -E '^1\.\.0' "$LOG/userspace.ktap" | sed 's/^/  /'
+		skip=$((skip + 1))
+	elif [ "$rc" -ne 0 ] && ! grep -qE '^not ok' "$LOG/userspace.ktap"; then
+		echo "not ok - userspace_guest (exit $rc, see $LOG/userspace.log)"
+		fail=$((fail + 1))
+	fi
+	grep -E '^# userspace_guest:' "$LOG/userspace.ktap" | sed 's/^# /  /'
 else
 	echo "not ok - guest selftests (modules did not build or virtio_net" \
 		"would refuse them)"
