@@ -1562,9 +1562,9 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	dev->priv_flags |= IFF_FAILOVER | IFF_UNICAST_FLT | IFF_NO_QUEUE;
 	dev->priv_flags &= ~(IFF_XMIT_DST_RELEASE | IFF_TX_SKB_SHARING);
 	/* Transmit takes no lock of ours: the lowers have their own. */
-	dev->features |= NETIF_F_LLTX;
+	netdev_compat_set_lltx(dev);
 	/* The lowers belong to this namespace; so does the master. */
-	dev->features |= NETIF_F_NETNS_LOCAL;
+	netdev_compat_set_netns_immutable(dev);
 	dev->hw_features = NFO_VLAN_FEATURES | NETIF_F_HW_VLAN_CTAG_TX |
 			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER |
 			   NETIF_F_GSO_ENCAP_ALL;

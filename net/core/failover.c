@@ -103,10 +103,10 @@ static void failover_lower_set_flags(struct net_device *dev, bool on)
 	 * link-local address and failing DAD against itself.
 	 */
 	if (on) {
-		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK;
+		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_COMPAT_LIVE_RENAME_OK;
 		dev->flags |= IFF_SLAVE;
 	} else {
-		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK);
+		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_COMPAT_LIVE_RENAME_OK);
 		dev->flags &= ~IFF_SLAVE;
 	}
 }

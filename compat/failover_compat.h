@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the kernels older than the newest one we build for need, so that the
+ * driver itself stays in the newest kernel's shape. Kbuild force-includes
+ * this file into every object of the project (-include): no source file
+ * includes it, and dropping an old kernel means deleting lines here only.
+ *
+ * Kernels built for and tested: Debian 12's 6.1, Debian 13's 6.12 and
+ * Debian 13 backports' 7.3. Keyed on LINUX_VERSION_CODE, never on a
+ * distribution's version string.
+ */
+#ifndef _FAILOVER_COMPAT_H
+#define _FAILOVER_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/netdevice.h>
+
+/*
+ * 6.2 lets every device be renamed while it is up and dropped
+ * IFF_LIVE_RENAME_OK; before, udev cannot rename a lower once it is up in
+ * the failover group unless the lower carries that flag.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define IFF_COMPAT_LIVE_RENAME_OK	IFF_LIVE_RENAME_OK
+#else
+#define IFF_COMPAT_LIVE_RENAME_OK	0
+#endif
+
+/*
+ * 6.12 turned the NETIF_F_LLTX and NETIF_F_NETNS_LOCAL features into the
+ * device fields lltx and netns_local; 6.13 renamed the latter
+ * netns_immutable, and 6.12's stable series (Debian's 6.12.117 included)
+ * took the rename: early 6.12.y releases are not supported.
+ */
+static inline void netdev_compat_set_lltx(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->lltx = true;
+#else
+	dev->features |= NETIF_F_LLTX;
+#endif
+}
+
+static inline void netdev_compat_set_netns_immutable(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->netns_immutable = true;
+#else
+	dev->features |= NETIF_F_NETNS_LOCAL;
+#endif
+}
+
+#endif /* _FAILOVER_COMPAT_H */
