@@ -8,12 +8,24 @@
  * Kernels built for and tested: Debian 12's 6.1, Debian 13's 6.12 and
  * Debian 13 backports' 7.3. Keyed on LINUX_VERSION_CODE, never on a
  * distribution's version string.
+ *
+ * Being read before anything else, it includes no header that defines a
+ * default (printk.h's pr_fmt, for one): its helpers are macros, expanded
+ * where the including file already has the types they touch.
  */
 #ifndef _FAILOVER_COMPAT_H
 #define _FAILOVER_COMPAT_H
 
 #include <linux/version.h>
-#include <linux/netdevice.h>
+
+/*
+ * mac_pton() and the other hex helpers: <linux/kernel.h> up to 6.1, then
+ * <linux/hex.h>, which <linux/kernel.h> no longer includes in 7.x. Only
+ * declarations: the exports' CRCs do not depend on it.
+ */
+#if __has_include("linux/hex.h")
+#include <linux/hex.h>
+#endif
 
 /*
  * 6.2 lets every device be renamed while it is up and dropped
@@ -32,22 +44,13 @@
  * netns_immutable, and 6.12's stable series (Debian's 6.12.117 included)
  * took the rename: early 6.12.y releases are not supported.
  */
-static inline void netdev_compat_set_lltx(struct net_device *dev)
-{
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-	dev->lltx = true;
+#define netdev_compat_set_lltx(dev)		((dev)->lltx = true)
+#define netdev_compat_set_netns_immutable(dev)	((dev)->netns_immutable = true)
 #else
-	dev->features |= NETIF_F_LLTX;
+#define netdev_compat_set_lltx(dev)		((dev)->features |= NETIF_F_LLTX)
+#define netdev_compat_set_netns_immutable(dev) \
+	((dev)->features |= NETIF_F_NETNS_LOCAL)
 #endif
-}
-
-static inline void netdev_compat_set_netns_immutable(struct net_device *dev)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-	dev->netns_immutable = true;
-#else
-	dev->features |= NETIF_F_NETNS_LOCAL;
-#endif
-}
 
 #endif /* _FAILOVER_COMPAT_H */
