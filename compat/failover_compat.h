@@ -19,11 +19,11 @@
 #include <linux/version.h>
 
 /*
- * mac_pton() and the other hex helpers: <linux/kernel.h> up to 6.1, then
- * <linux/hex.h>, which <linux/kernel.h> no longer includes in 7.x. Only
- * declarations: the exports' CRCs do not depend on it.
+ * mac_pton() and the other hex helpers: <linux/kernel.h> in 6.1, then
+ * <linux/hex.h> (6.12 has it), which <linux/kernel.h> no longer includes
+ * in 7.x. Only declarations: the exports' CRCs do not depend on it.
  */
-#if __has_include("linux/hex.h")
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/hex.h>
 #endif
 
