@@ -3,6 +3,8 @@
 # Top-level entry points. The modules themselves are described in Kbuild.
 #
 #   make                 build failover.ko and net_failover.ko (W=1)
+#   make kernels         the same for every kernel scripts/setup.sh
+#                        prepared (6.1, 6.12, 7.3), in .cache/build/<x.y>
 #   make lint            checkpatch --strict, sparse (C=2), kernel-doc
 #   make tools           failoverctl, the iproute2 plugin, vf-steer-probe
 #   make docs            Documentation/networking/*.rst with docutils
@@ -20,7 +22,7 @@ SOURCES := net/core/failover.c drivers/net/net_failover.c \
 	   drivers/net/net_failover_trace.h include/uapi/linux/net_failover.h \
 	   include/net/failover.h include/net/net_failover.h
 
-.PHONY: all modules lint checkpatch sparse kerneldoc demo check clean setup \
+.PHONY: all modules kernels lint checkpatch sparse kerneldoc demo check clean setup \
 	tools docs
 
 all: modules
@@ -30,6 +32,10 @@ setup:
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(ROOT) W=1 modules
+
+kernels:
+	set -e; for k in $$($(ROOT)/scripts/kbuild.sh list); do \
+		$(ROOT)/scripts/kbuild.sh $$k modules; done
 
 checkpatch:
 	cd $(ROOT) && $(KSRC)/scripts/checkpatch.pl --strict --no-tree \

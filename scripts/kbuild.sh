@@ -26,7 +26,8 @@ CACHE=${FAILOVER_CACHE:-$ROOT/.cache}
 NFOSIM_SRC=tools/testing/selftests/net/failover/nfosim
 
 if [ "${1:-}" = list ] || [ $# -lt 1 ]; then
-	ls "$CACHE/kernels" 2>/dev/null | sed -n 's/\.env$//p' | sort -V
+	find "$CACHE/kernels" -name '*.env' -printf '%f\n' 2>/dev/null |
+		sed 's/\.env$//' | sort -V
 	[ $# -ge 1 ] || exit 2
 	exit 0
 fi
@@ -54,6 +55,7 @@ kmake()
 		return
 	fi
 	mkdir -p "$KROOT$CACHE/build"
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m /bin/sh -c '
 		mount -t proc proc "$1/proc" &&
 		mount --bind "$2" "$1$2" &&

@@ -142,6 +142,7 @@ kernel_env "$KVER" "$KDIR" "$KIMG" ""
 
 # ---------------------------------------------------------------- Debian 13
 D13=$CACHE/d13
+# shellcheck disable=SC2016 # apt's format fields, not shell variables
 MIRROR=$(apt-get indextargets --format '$(SITE) $(SUITE)' 2>/dev/null |
 	awk '$1 ~ /\/debian$/ && $2 !~ /security|updates|backports/ \
 		{ print $1; exit }')
@@ -254,5 +255,5 @@ d13_kernel()
 
 d13_kernel trixie || exit 1
 d13_kernel trixie-backports || exit 1
-echo "setup: ready (KVER=$KVER, $(ls "$CACHE/kernels" | sed 's/\.env$//' |
+echo "setup: ready (KVER=$KVER; kernels: $("$ROOT/scripts/kbuild.sh" list |
 	tr '\n' ' '))"
