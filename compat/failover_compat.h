@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the kernels older than the newest one we build for need, so that the
- * driver itself stays in the newest kernel's shape. Kbuild force-includes
- * this file into every object of the project (-include): no source file
- * includes it, and dropping an old kernel means deleting lines here only.
+ * code stays in the newest kernel's shape: dropping an old kernel means
+ * deleting lines here only. Each source file includes it after its kernel
+ * headers. Kernels built for and tested: Debian 12's 6.1, Debian 13's 6.12
+ * and Debian 13 backports' 7.3; keyed on LINUX_VERSION_CODE.
  *
- * Kernels built for and tested: Debian 12's 6.1, Debian 13's 6.12 and
- * Debian 13 backports' 7.3. Keyed on LINUX_VERSION_CODE, never on a
- * distribution's version string.
- *
- * Being read before anything else, it includes no header that defines a
- * default (printk.h's pr_fmt, for one): its helpers are macros, expanded
- * where the including file already has the types they touch.
+ * Invisible to genksyms: the CRCs of the exported symbols depend on the
+ * types a translation unit defines, and must stay the distribution's.
  */
 #ifndef _FAILOVER_COMPAT_H
 #define _FAILOVER_COMPAT_H
+#ifndef __GENKSYMS__
 
 #include <linux/version.h>
+#include <linux/netdevice.h>
 
 /*
  * mac_pton() and the other hex helpers: <linux/kernel.h> in 6.1, then
  * <linux/hex.h> (6.12 has it), which <linux/kernel.h> no longer includes
- * in 7.x. Only declarations: the exports' CRCs do not depend on it.
+ * in 7.x.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/hex.h>
@@ -44,13 +42,66 @@
  * netns_immutable, and 6.12's stable series (Debian's 6.12.117 included)
  * took the rename: early 6.12.y releases are not supported.
  */
+static inline void netdev_compat_set_lltx(struct net_device *dev)
+{
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-#define netdev_compat_set_lltx(dev)		((dev)->lltx = true)
-#define netdev_compat_set_netns_immutable(dev)	((dev)->netns_immutable = true)
+	dev->lltx = true;
 #else
-#define netdev_compat_set_lltx(dev)		((dev)->features |= NETIF_F_LLTX)
-#define netdev_compat_set_netns_immutable(dev) \
-	((dev)->features |= NETIF_F_NETNS_LOCAL)
+	dev->features |= NETIF_F_LLTX;
+#endif
+}
+
+static inline void netdev_compat_set_netns_immutable(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->netns_immutable = true;
+#else
+	dev->features |= NETIF_F_NETNS_LOCAL;
+#endif
+}
+
+/*
+ * Since 6.15 the ops of an "ops locked" device (request_ops_lock, queue
+ * management or shaper ops: mlx5 among others) and its NETDEV_REGISTER,
+ * NETDEV_UP, NETDEV_CHANGE, ... notifiers run under the device's instance
+ * lock; dev_open(), dev_set_mtu() and the like take it, the netif_*()
+ * variants expect the caller to hold it. Before, there is no such lock:
+ * the netif_*() calls are the dev_*() ones and taking it does nothing.
+ * 6.12 has none of it; 7.3 has all of it (kernels in between untested).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#include <net/netdev_lock.h>
+
+static inline int netdev_compat_request_ops_lock(struct net_device *dev)
+{
+	dev->request_ops_lock = true;
+	return 0;
+}
+#else
+static inline void netdev_lock_ops(struct net_device *dev)
+{
+}
+
+static inline void netdev_unlock_ops(struct net_device *dev)
+{
+}
+
+static inline int netif_set_mtu(struct net_device *dev, int new_mtu)
+{
+	return dev_set_mtu(dev, new_mtu);
+}
+
+static inline void netif_close(struct net_device *dev)
+{
+	dev_close(dev);
+}
+
+/* No instance lock to ask for. */
+static inline int netdev_compat_request_ops_lock(struct net_device *dev)
+{
+	return -EOPNOTSUPP;
+}
 #endif
 
+#endif /* __GENKSYMS__ */
 #endif /* _FAILOVER_COMPAT_H */

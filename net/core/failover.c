@@ -24,6 +24,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/if_vlan.h>
 #include <net/failover.h>
+#include "compat/failover_compat.h"
 
 /* Registered instances, hashed by the permanent MAC address of their upper
  * device, each bucket in registration order; protected by RTNL. Every
@@ -295,8 +296,12 @@ static void failover_adopt_existing(struct failover *failover)
 		if (dev == upper || netif_is_failover(dev) ||
 		    netif_is_failover_slave(dev) || dev->type != ARPHRD_ETHER)
 			continue;
-		if (ether_addr_equal(upper->perm_addr, dev->perm_addr))
-			failover_lower_attach(failover, dev);
+		if (!ether_addr_equal(upper->perm_addr, dev->perm_addr))
+			continue;
+		/* As at its NETDEV_REGISTER: under its instance lock. */
+		netdev_lock_ops(dev);
+		failover_lower_attach(failover, dev);
+		netdev_unlock_ops(dev);
 	}
 }
 

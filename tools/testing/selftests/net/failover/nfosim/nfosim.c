@@ -57,6 +57,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 #include <net/net_failover.h>
+#include "compat/failover_compat.h"
 
 #define NFOSIM_MIN_MTU		ETH_MIN_MTU
 #define NFOSIM_MAX_MTU		9000
