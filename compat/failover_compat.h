@@ -37,6 +37,14 @@
 #endif
 
 /*
+ * 6.3 stopped IPv6 addrconf on devices with IFF_NO_ADDRCONF instead of
+ * IFF_SLAVE (which the lowers carry as well).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define IFF_NO_ADDRCONF			0
+#endif
+
+/*
  * 6.12 turned the NETIF_F_LLTX and NETIF_F_NETNS_LOCAL features into the
  * device fields lltx and netns_local; 6.13 renamed the latter
  * netns_immutable, and 6.12's stable series (Debian's 6.12.117 included)

@@ -99,15 +99,18 @@ static struct failover *failover_find_for_enslaved(struct net_device *dev)
 
 static void failover_lower_set_flags(struct net_device *dev, bool on)
 {
-	/* IFF_SLAVE keeps IPv6 addrconf off the lower: on 6.1 nothing else
-	 * stops a lower that shares the upper's MAC from generating the same
-	 * link-local address and failing DAD against itself.
+	/* IFF_NO_ADDRCONF (IFF_SLAVE before 6.3) keeps IPv6 addrconf off
+	 * the lower: nothing else stops a lower that shares the upper's MAC
+	 * from generating the same link-local address and failing DAD
+	 * against itself.
 	 */
 	if (on) {
-		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_COMPAT_LIVE_RENAME_OK;
+		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_NO_ADDRCONF |
+				   IFF_COMPAT_LIVE_RENAME_OK;
 		dev->flags |= IFF_SLAVE;
 	} else {
-		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_COMPAT_LIVE_RENAME_OK);
+		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_NO_ADDRCONF |
+				     IFF_COMPAT_LIVE_RENAME_OK);
 		dev->flags &= ~IFF_SLAVE;
 	}
 }
