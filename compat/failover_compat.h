@@ -85,6 +85,12 @@ static inline int netdev_compat_request_ops_lock(struct net_device *dev)
 	dev->request_ops_lock = true;
 	return 0;
 }
+
+/* Somebody holds @dev's instance lock (for the simulated lowers' checks). */
+static inline bool netdev_compat_instance_locked(struct net_device *dev)
+{
+	return mutex_is_locked(&dev->lock);
+}
 #else
 static inline void netdev_lock_ops(struct net_device *dev)
 {
@@ -108,6 +114,11 @@ static inline void netif_close(struct net_device *dev)
 static inline int netdev_compat_request_ops_lock(struct net_device *dev)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline bool netdev_compat_instance_locked(struct net_device *dev)
+{
+	return false;
 }
 #endif
 

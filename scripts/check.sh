@@ -31,7 +31,7 @@ LOG=$ROOT/.cache/check
 JOBS=2
 STOCK=0
 KERNELS=
-SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_stress
+SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_opslock,sim_stress
 SIM_STRESS_SECS=${SIM_STRESS_SECS:-30}
 HOTPLUG_TESTS=hotplug_qmp,pci_remove
 while [ $# -gt 0 ]; do
