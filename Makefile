@@ -6,6 +6,7 @@
 #   make kernels         the same for every kernel scripts/setup.sh
 #                        prepared (6.1, 6.12, 7.3), in .cache/build/<x.y>
 #   make lint            checkpatch --strict, sparse (C=2), kernel-doc
+#   make nopci           build a copy as for a kernel without CONFIG_PCI
 #   make tools           failoverctl, the iproute2 plugin, vf-steer-probe
 #   make docs            Documentation/networking/*.rst with docutils
 #   make demo            boot a guest: pairing, unplug and replug (README)
@@ -23,7 +24,7 @@ SOURCES := net/core/failover.c drivers/net/net_failover.c \
 	   include/net/failover.h include/net/net_failover.h
 
 .PHONY: all modules kernels lint checkpatch sparse kerneldoc demo check clean setup \
-	tools docs
+	tools docs nopci
 
 all: modules
 
@@ -55,6 +56,19 @@ kerneldoc:
 		include/net/failover.h include/net/net_failover.h
 
 lint: checkpatch sparse kerneldoc
+
+# virtio-mmio and s390 configurations select NET_FAILOVER without PCI. The
+# kernel's headers see CONFIG_PCI undefined (forced after autoconf.h); the
+# build must not reference pci_bus_type. A copy, so that the tree's objects
+# stay those of the real configuration.
+NOPCI := $(ROOT)/.cache/nopci
+nopci:
+	rm -rf $(NOPCI) && mkdir -p $(NOPCI)
+	cp -r $(ROOT)/Kbuild $(ROOT)/compat $(ROOT)/net $(ROOT)/drivers $(ROOT)/include $(NOPCI)/
+	find $(NOPCI) \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
+	echo '#undef CONFIG_PCI' > $(NOPCI)/nopci.h
+	$(MAKE) -C $(KDIR) M=$(NOPCI) W=1 KCFLAGS="-include $(NOPCI)/nopci.h" modules
+	! nm $(NOPCI)/drivers/net/net_failover.ko | grep -q pci_bus_type
 
 demo:
 	@$(ROOT)/scripts/demo.sh

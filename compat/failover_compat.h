@@ -69,6 +69,27 @@ static inline void netdev_compat_set_netns_immutable(struct net_device *dev)
 }
 
 /*
+ * ndo_netpoll_setup() lost its struct netpoll_info argument: 6.12 has it,
+ * 7.3 has not (keyed on 7.0; the releases in between were not checked).
+ * NETDEV_COMPAT_NETPOLL_SETUP(fn) after the newest-style fn(dev) gives
+ * older kernels a wrapper with their signature, which
+ * netdev_compat_netpoll_setup(fn) names in the ops.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
+#define NETDEV_COMPAT_NETPOLL_SETUP(fn)					\
+static int fn##_compat(struct net_device *dev,				\
+		       struct netpoll_info *npinfo)			\
+{									\
+	return fn(dev);							\
+}									\
+static_assert(true)
+#define netdev_compat_netpoll_setup(fn)	fn##_compat
+#else
+#define NETDEV_COMPAT_NETPOLL_SETUP(fn)	static_assert(true)
+#define netdev_compat_netpoll_setup(fn)	fn
+#endif
+
+/*
  * Since 6.15 the ops of an "ops locked" device (request_ops_lock, queue
  * management or shaper ops: mlx5 among others) and its NETDEV_REGISTER,
  * NETDEV_UP, NETDEV_CHANGE, ... notifiers run under the device's instance

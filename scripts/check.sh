@@ -31,7 +31,7 @@ LOG=$ROOT/.cache/check
 JOBS=2
 STOCK=0
 KERNELS=
-SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_opslock,sim_stress
+SIM_TESTS=badinput,sim_lifecycle,sim_txqueues,sim_compat,sim_opslock,sim_stress
 SIM_STRESS_SECS=${SIM_STRESS_SECS:-30}
 HOTPLUG_TESTS=hotplug_qmp,pci_remove
 while [ $# -gt 0 ]; do
@@ -195,6 +195,8 @@ note "kernels: ${kernels[*]}"
 note "lint (checkpatch, kernel-doc; sparse per kernel below)"
 step checkpatch make -C "$ROOT" checkpatch
 step kerneldoc make -C "$ROOT" kerneldoc
+# A kernel without CONFIG_PCI (6.1's headers, CONFIG_PCI undefined)
+step build-nopci make -C "$ROOT" nopci
 
 note "tools and documentation"
 step tools make -C "$ROOT" tools

@@ -17,11 +17,11 @@
  * "active" lower: the primary while it is running with carrier (and has
  * been for the hold-down time, is not marked unusable and the standby is
  * not forced), else the standby. Every change of the active lower is
- * announced to the peers (gratuitous ARP, unsolicited NA). Receive from
- * either lower is delivered on the master (unicast from both, so nothing
- * is lost while the host is still steering frames to the old path;
- * broadcast and multicast from the active lower only, as the host usually
- * floods them to both). MTU, features, VLAN filters, address
+ * announced to the peers (gratuitous ARP, unsolicited NA). Receive takes
+ * the active lower's frames; the inactive lower's stay on it, as with the
+ * stock driver, except unicast for a short window after a path change,
+ * while the host may still be steering frames to the old path (see
+ * nfo_handle_frame()). MTU, features, VLAN filters, address
  * lists and promiscuous/allmulti mode of the master are pushed down to both
  * lowers; the master's counters are the sum of what the lowers carried
  * while they were enslaved.
@@ -63,14 +63,16 @@
  */
 #ifndef __GENKSYMS__
 #include <linux/u64_stats_sync.h>
-#include <net/rtnetlink.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
 #include <uapi/linux/net_failover.h>
 #define CREATE_TRACE_POINTS
 #include "net_failover_trace.h"
 #endif
 
 #define NFO_DRV_NAME	"net_failover"
-#define NFO_DRV_VERSION	"2.0"
+/* ethtool -i reports what the stock driver reports. */
+#define NFO_DRV_VERSION	"0.1"
 
 #define NFO_VLAN_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_SG | \
 				 NETIF_F_FRAGLIST | NETIF_F_ALL_TSO | \
@@ -81,34 +83,31 @@
 
 /* Limits of the knobs; a larger value is refused. */
 #define NFO_HOLDDOWN_MAX_MS	60000
-#define NFO_PEER_NOTIFY_MAX	255
+/* Transmit and receive queues of the master, as many as the stock driver's. */
+#define NFO_QUEUES		16
 /* Spacing of repeated peer notifications. */
 #define NFO_NOTIFY_INTERVAL_MS	200
 
-static unsigned int holddown_ms;
-module_param(holddown_ms, uint, 0644);
-MODULE_PARM_DESC(holddown_ms,
-		 "default time a new primary must be up with carrier before it carries traffic (ms, 0-60000)");
+/* Unicast received on the inactive lower is delivered for this long after
+ * each path change (the host may still steer frames to the old path);
+ * outside it, frames on the inactive lower are not delivered, as with the
+ * stock driver, so that a host that floods both paths causes no
+ * duplicates.
+ */
+#define NFO_RX_WINDOW_MS	2000
 
-static unsigned int peer_notify = 1;
-module_param(peer_notify, uint, 0644);
-MODULE_PARM_DESC(peer_notify,
-		 "default gratuitous ARP / unsolicited NA rounds per path change (0-255)");
-
+/* Module parameters: both are read when a master is created or a lower
+ * joins, never in the datapath; neither can change after the module loads.
+ */
 static char *blocked_ids = "";
 module_param(blocked_ids, charp, 0444);
 MODULE_PARM_DESC(blocked_ids,
 		 "PCI vendor:device list (e.g. 8086:154c,15b3:1018) of primaries never used to transmit");
 
 static bool tx_skb_sharing;
-module_param(tx_skb_sharing, bool, 0644);
+module_param(tx_skb_sharing, bool, 0444);
 MODULE_PARM_DESC(tx_skb_sharing,
-		 "default for new masters: accept shared skbs (pktgen clone_skb and burst) and clone each for the lower (default off: refused, as by stock and bonding)");
-
-static bool primary_pci_only = true;
-module_param(primary_pci_only, bool, 0644);
-MODULE_PARM_DESC(primary_pci_only,
-		 "accept only PCI devices as primaries (default on; off only for simulated lowers in tests)");
+		 "masters accept shared skbs (pktgen clone_skb and burst) and clone each for the lower (default off: refused, as by stock and bonding)");
 
 enum nfo_path {
 	NFO_PATH_PRIMARY,
@@ -123,8 +122,9 @@ enum nfo_path {
  * @rx_packets: frames received through each lower and delivered
  * @rx_bytes: bytes received through each lower and delivered
  * @tx_drop_no_lower: frames dropped because no lower was usable
- * @rx_drop_inactive: broadcast/multicast frames of the inactive lower not
- *	delivered on the master (the active lower gets its own copy)
+ * @rx_drop_inactive: frames received on the inactive lower and not
+ *	delivered on the master: multicast always (the active lower gets
+ *	its own copy), unicast outside the window after a path change
  * @syncp: u64_stats sequence
  */
 struct nfo_pcpu_stats {
@@ -157,6 +157,9 @@ struct nfo_pcpu_stats {
  * @blocked: not to be used for transmit (marked unusable); RTNL
  * @promisc: we hold a promiscuity reference on @dev; RTNL
  * @allmulti: we hold an allmulti reference on @dev; RTNL
+ * @np: netpoll of @dev while the master is used by netpoll (netconsole);
+ *	written under RTNL, read by netpoll transmit, which runs with
+ *	interrupts off and cannot overlap __netpoll_free()'s grace period
  */
 struct nfo_lower {
 	struct net_device *dev;
@@ -175,6 +178,9 @@ struct nfo_lower {
 	bool blocked;
 	bool promisc;
 	bool allmulti;
+#ifdef CONFIG_NET_POLL_CONTROLLER
+	struct netpoll *np;
+#endif
 };
 
 /**
@@ -189,7 +195,8 @@ struct nfo_lower {
  * @pcpu: per-CPU path counters
  * @stats_lock: protects @folded and the lowers' @seen snapshots
  * @folded: sum of everything the lowers carried while enslaved
- * @list: entry in nfo_list; RTNL
+ * @list: entry in nfo_list; written under RTNL, read under RCU by the PCI
+ *	bus notifier
  * @dev: the master itself, for the work items
  * @open_work: opens lowers that joined (or were renamed) while the master
  *	was up; deferred because a lower may register before its driver is
@@ -202,8 +209,10 @@ struct nfo_lower {
  * @peer_notify: notification rounds per path change; RTNL
  * @notify_left: notification rounds still to send; RTNL
  * @force_standby: never transmit through the primary; RTNL
+ * @rx_window_end: until then (jiffies), unicast from the inactive lower
+ *	is delivered; written under RTNL, read locklessly by receive
  * @tx_skb_sharing: offer IFF_TX_SKB_SHARING and clone shared skbs before
- *	the lower gets them; written under RTNL, read locklessly by transmit
+ *	the lower gets them; set at creation, never changed
  * @lower_mtu_change: we are changing a lower's MTU ourselves; RTNL
  */
 struct net_failover_info {
@@ -220,6 +229,7 @@ struct net_failover_info {
 	struct work_struct open_work;
 	struct delayed_work holddown_work;
 	struct delayed_work notify_work;
+	unsigned long rx_window_end;
 	u32 switches;
 	u32 holddown_ms;
 	u8 peer_notify;
@@ -229,12 +239,18 @@ struct net_failover_info {
 	bool lower_mtu_change;
 };
 
-/* All masters, for the PCI bus notifier; protected by RTNL. */
+/* All masters, for the PCI bus notifier; written under RTNL, RCU list. */
 static LIST_HEAD(nfo_list);
 
+/* netif_running() && netif_carrier_ok(), with one load: it runs for every
+ * frame transmitted.
+ */
 static __always_inline bool nfo_lower_ready(const struct net_device *lower)
 {
-	return netif_running(lower) && netif_carrier_ok(lower);
+	unsigned long state = READ_ONCE(lower->state);
+
+	return (state & (BIT(__LINK_STATE_START) |
+			 BIT(__LINK_STATE_NOCARRIER))) == BIT(__LINK_STATE_START);
 }
 
 static bool nfo_is_standby(const struct net_device *lower,
@@ -281,10 +297,12 @@ static void nfo_count(struct net_failover_info *nfo, u64_stats_t *packets,
  * change skb->dev of the sender's skb (its next copy would bypass the
  * master), nor give the lower an skb whose fields it rewrites while the
  * lower may still hold it in a qdisc, nor let the same skb be linked into
- * a qdisc twice. Without tx_skb_sharing the master does not offer
- * IFF_TX_SKB_SHARING, so pktgen refuses clone_skb and burst (it checks
- * when they are set), and a shared skb goes to the lower as it is, as
- * bonding does.
+ * a qdisc twice. Without tx_skb_sharing the master never offers
+ * IFF_TX_SKB_SHARING, so pktgen refuses clone_skb and burst, and a shared
+ * skb (pktgen's plain queue_xmit: one reference kept, never resent) goes to
+ * the lower as it is, as with bonding. The setting is fixed when the
+ * master is created: a sender that was allowed to share keeps getting
+ * clones for as long as the master lives.
  */
 static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 					    struct net_device *dev,
@@ -298,6 +316,42 @@ static noinline netdev_tx_t nfo_xmit_shared(struct sk_buff *skb,
 	skb->dev = lower;
 	return dev_queue_xmit(skb);
 }
+
+#ifdef CONFIG_NET_POLL_CONTROLLER
+/* netpoll (netconsole) transmits with interrupts off: the lower's queue
+ * cannot be used, its own netpoll can. A lower without one (its netpoll
+ * setup failed when it joined) drops the frame.
+ */
+static noinline netdev_tx_t nfo_netpoll_xmit(struct net_device *dev,
+					     struct net_device *lower,
+					     struct sk_buff *skb)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
+	bool primary = lower == rcu_access_pointer(nfo->primary_dev);
+	struct nfo_lower *l = primary ? &nfo->primary : &nfo->standby;
+	enum nfo_path path = primary ? NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	struct netpoll *np = READ_ONCE(l->np);
+
+	if (unlikely(!np)) {
+		dev_core_stats_tx_dropped_inc(dev);
+		dev_kfree_skb_any(skb);
+		return NETDEV_TX_OK;
+	}
+	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
+		  skb->len);
+	return netpoll_send_skb(np, skb);
+}
+#else
+static netdev_tx_t nfo_netpoll_xmit(struct net_device *dev,
+				    struct net_device *lower,
+				    struct sk_buff *skb)
+{
+	dev_core_stats_tx_dropped_inc(dev);
+	dev_kfree_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+#endif
 
 static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
@@ -321,23 +375,42 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		}
 	}
 
+	if (unlikely(netpoll_tx_running(dev)))
+		return nfo_netpoll_xmit(dev, lower, skb);
+
 	path = lower == rcu_access_pointer(nfo->primary_dev) ?
 	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
 	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
 		  skb->len);
-
-	/* The lower picks its own queue: the master has a single one. */
-	skb_set_queue_mapping(skb, 0);
-	if (unlikely(skb_shared(skb)) && READ_ONCE(nfo->tx_skb_sharing))
+	/* queue_mapping is 0 (nfo_select_queue()): the lower picks its own. */
+	if (unlikely(skb_shared(skb)) && nfo->tx_skb_sharing)
 		return nfo_xmit_shared(skb, dev, lower);
 	skb->dev = lower;
 	return dev_queue_xmit(skb);
 }
 
-/* Runs on both lowers, under rcu_read_lock(). Unicast is delivered from
- * either lower: around a path change the host may still steer frames to
- * the old one. Broadcast and multicast usually reach both lowers, so they
- * are taken from the active lower only (or from any while none is active).
+/* The master has as many queues as the stock driver's (16), so that the
+ * queue directories and their XPS/RPS settings in sysfs are the same; as
+ * with the stock driver, the master's XPS maps do not steer anything:
+ * the master uses queue 0 and the lower picks its own queue. Answering
+ * here spares the flow dissection netdev_pick_tx() would do. Queue 0 also
+ * keeps queue_mapping 0 on the way down, where a non-zero value would
+ * read as a recorded receive queue to the lower's skb_tx_hash().
+ */
+static u16 nfo_select_queue(struct net_device *dev, struct sk_buff *skb,
+			    struct net_device *sb_dev)
+{
+	return 0;
+}
+
+/* Runs on both lowers, under rcu_read_lock(). The active lower's frames
+ * are delivered on the master. The inactive lower's are not (as with the
+ * stock driver, they stay on the lower, where the core counts them in
+ * rx_nohandler), except unicast during NFO_RX_WINDOW_MS after a path
+ * change: the host may still steer frames to the old path. Multicast and
+ * broadcast are never taken from the inactive lower: a host that floods
+ * them sends the active lower its own copy. With no active lower (the
+ * master is down or has no usable lower), everything is delivered.
  */
 static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 {
@@ -348,12 +421,12 @@ static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 	struct net_device *active;
 	enum nfo_path path;
 
-	if (skb->pkt_type != PACKET_HOST) {
-		active = rcu_dereference(nfo->active_dev);
-		if (active && active != skb->dev) {
-			nfo_count(nfo, &pcpu->rx_drop_inactive, NULL, 0);
-			return RX_HANDLER_EXACT;
-		}
+	active = rcu_dereference(nfo->active_dev);
+	if (unlikely(active && active != skb->dev) &&
+	    (is_multicast_ether_addr(eth_hdr(skb)->h_dest) ||
+	     time_after(jiffies, READ_ONCE(nfo->rx_window_end)))) {
+		nfo_count(nfo, &pcpu->rx_drop_inactive, NULL, 0);
+		return RX_HANDLER_EXACT;
 	}
 
 	path = skb->dev == rcu_access_pointer(nfo->primary_dev) ?
@@ -410,6 +483,98 @@ static void nfo_get_stats64(struct net_device *dev,
 	*stats = nfo->folded;
 	spin_unlock(&nfo->stats_lock);
 	rcu_read_unlock();
+}
+
+/* ---- generic netlink: messages -------------------------------------------- */
+
+static struct genl_family nfo_genl_family;
+
+enum nfo_mcgrp {
+	NFO_MCGRP_EVENTS,
+};
+
+static int nfo_nl_put_lower(struct sk_buff *msg, int attrtype,
+			    struct net_failover_info *nfo, struct nfo_lower *l)
+{
+	struct nlattr *nest;
+
+	if (!l->dev)
+		return 0;
+	nest = nla_nest_start(msg, attrtype);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, NET_FAILOVER_A_LOWER_IFINDEX, l->dev->ifindex) ||
+	    nla_put_string(msg, NET_FAILOVER_A_LOWER_IFNAME, l->dev->name) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_LOWER_ACTIVE,
+		       rtnl_dereference(nfo->active_dev) == l->dev) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_LOWER_LINK,
+		       nfo_lower_ready(l->dev)) ||
+	    nla_put_u32(msg, NET_FAILOVER_A_LOWER_ACTIVATIONS,
+			l->activations) ||
+	    nla_put_u32(msg, NET_FAILOVER_A_LOWER_DEACTIVATIONS,
+			l->deactivations) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_LOWER_BLOCKED, l->blocked)) {
+		nla_nest_cancel(msg, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* One master's state and settings, as a GET reply, a dump entry or an
+ * NTF event.
+ */
+static int nfo_nl_fill(struct sk_buff *msg, struct net_device *dev,
+		       u32 portid, u32 seq, int flags, u8 cmd)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	struct net_device *active = rtnl_dereference(nfo->active_dev);
+	void *hdr;
+
+	ASSERT_RTNL();
+
+	hdr = genlmsg_put(msg, portid, seq, &nfo_genl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(msg, NET_FAILOVER_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, NET_FAILOVER_A_IFNAME, dev->name) ||
+	    nla_put_u32(msg, NET_FAILOVER_A_ACTIVE,
+			active ? active->ifindex : 0) ||
+	    nla_put_u32(msg, NET_FAILOVER_A_SWITCHES, nfo->switches) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_FORCE_STANDBY,
+		       nfo->force_standby) ||
+	    nla_put_u32(msg, NET_FAILOVER_A_HOLDDOWN_MS, nfo->holddown_ms) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_PEER_NOTIFY, nfo->peer_notify) ||
+	    nla_put_u8(msg, NET_FAILOVER_A_TX_SKB_SHARING,
+		       nfo->tx_skb_sharing) ||
+	    nfo_nl_put_lower(msg, NET_FAILOVER_A_PRIMARY, nfo, &nfo->primary) ||
+	    nfo_nl_put_lower(msg, NET_FAILOVER_A_STANDBY, nfo, &nfo->standby)) {
+		genlmsg_cancel(msg, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return 0;
+}
+
+/* Tell the "events" group that @dev's state or settings changed. */
+static void nfo_nl_notify(struct net_device *dev)
+{
+	struct sk_buff *msg;
+
+	ASSERT_RTNL();
+
+	if (!genl_has_listeners(&nfo_genl_family, dev_net(dev),
+				NFO_MCGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	if (nfo_nl_fill(msg, dev, 0, 0, 0, NET_FAILOVER_CMD_NTF)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_multicast_netns(&nfo_genl_family, dev_net(dev), msg, 0,
+				NFO_MCGRP_EVENTS, GFP_KERNEL);
 }
 
 /* ---- choosing the active lower ------------------------------------------ */
@@ -477,8 +642,10 @@ static void nfo_count_switch(struct net_failover_info *nfo,
 		l->activations++;
 }
 
-/* Pick the lower transmit uses and set the master's carrier accordingly. */
-static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
+/* Pick the lower transmit uses and set the master's carrier accordingly.
+ * Return: true if the active lower changed (and "events" was told).
+ */
+static bool nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 	bool standby_ok = nfo_lower_usable(&nfo->standby);
@@ -496,6 +663,8 @@ static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 	}
 
 	if (new != old) {
+		WRITE_ONCE(nfo->rx_window_end,
+			   jiffies + msecs_to_jiffies(NFO_RX_WINDOW_MS));
 		rcu_assign_pointer(nfo->active_dev, new);
 		nfo_count_switch(nfo, old, new);
 		trace_net_failover_active(dev, old, new, reason);
@@ -521,9 +690,9 @@ static void nfo_update_active(struct net_device *dev, enum nfo_reason reason)
 	if (nfo->standby.dev)
 		nfo_report_lower_state(&nfo->standby, new == nfo->standby.dev);
 
-	/* Netlink listeners follow IFLA_NET_FAILOVER_ACTIVE. */
 	if (new != old)
-		call_netdevice_notifiers(NETDEV_CHANGEINFODATA, dev);
+		nfo_nl_notify(dev);
+	return new != old;
 }
 
 static void nfo_holddown_work(struct work_struct *work)
@@ -879,10 +1048,97 @@ static int nfo_vlan_rx_kill_vid(struct net_device *dev, __be16 proto, u16 vid)
 	return 0;
 }
 
+#ifdef CONFIG_NET_POLL_CONTROLLER
+static int nfo_lower_netpoll_enable(struct net_device *dev,
+				    struct nfo_lower *l)
+{
+	struct netpoll *np;
+	int err;
+
+	ASSERT_RTNL();
+
+	np = kzalloc(sizeof(*np), GFP_KERNEL);
+	if (!np)
+		return -ENOMEM;
+	err = __netpoll_setup(np, l->dev);
+	if (err) {
+		netdev_warn(dev, "netpoll cannot use %s: %d\n", l->dev->name,
+			    err);
+		kfree(np);
+		return err;
+	}
+	WRITE_ONCE(l->np, np);
+	return 0;
+}
+
+static void nfo_lower_netpoll_disable(struct nfo_lower *l)
+{
+	struct netpoll *np = l->np;
+
+	ASSERT_RTNL();
+
+	if (!np)
+		return;
+	WRITE_ONCE(l->np, NULL);
+	__netpoll_free(np);	/* waits for netpoll transmit to finish */
+}
+
+static void nfo_netpoll_cleanup(struct net_device *dev)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+
+	nfo_lower_netpoll_disable(&nfo->primary);
+	nfo_lower_netpoll_disable(&nfo->standby);
+}
+
+/* netconsole on the master: each lower gets a netpoll of its own. */
+static int nfo_netpoll_setup(struct net_device *dev)
+{
+	struct net_failover_info *nfo = netdev_priv(dev);
+	int err;
+
+	if (nfo->standby.dev) {
+		err = nfo_lower_netpoll_enable(dev, &nfo->standby);
+		if (err)
+			return err;
+	}
+	if (nfo->primary.dev) {
+		err = nfo_lower_netpoll_enable(dev, &nfo->primary);
+		if (err) {
+			nfo_netpoll_cleanup(dev);
+			return err;
+		}
+	}
+	return 0;
+}
+
+NETDEV_COMPAT_NETPOLL_SETUP(nfo_netpoll_setup);
+
+/* A lower that joins a master in use by netpoll; failure only costs
+ * netconsole that lower.
+ */
+static void nfo_lower_netpoll_join(struct net_device *dev,
+				   struct nfo_lower *l)
+{
+	if (dev->npinfo)
+		nfo_lower_netpoll_enable(dev, l);
+}
+#else
+static void nfo_lower_netpoll_join(struct net_device *dev,
+				   struct nfo_lower *l)
+{
+}
+
+static void nfo_lower_netpoll_disable(struct nfo_lower *l)
+{
+}
+#endif
+
 static const struct net_device_ops nfo_netdev_ops = {
 	.ndo_open		= nfo_open,
 	.ndo_stop		= nfo_stop,
 	.ndo_start_xmit		= nfo_start_xmit,
+	.ndo_select_queue	= nfo_select_queue,
 	.ndo_get_stats64	= nfo_get_stats64,
 	.ndo_change_mtu		= nfo_change_mtu,
 	.ndo_set_rx_mode	= nfo_set_rx_mode,
@@ -890,7 +1146,13 @@ static const struct net_device_ops nfo_netdev_ops = {
 	.ndo_vlan_rx_add_vid	= nfo_vlan_rx_add_vid,
 	.ndo_vlan_rx_kill_vid	= nfo_vlan_rx_kill_vid,
 	.ndo_validate_addr	= eth_validate_addr,
-	.ndo_features_check	= passthru_features_check,
+	/* No ndo_features_check: the core's default (which only restricts
+	 * multi-tagged VLAN frames) costs no indirect call per frame.
+	 */
+#ifdef CONFIG_NET_POLL_CONTROLLER
+	.ndo_netpoll_setup	= netdev_compat_netpoll_setup(nfo_netpoll_setup),
+	.ndo_netpoll_cleanup	= nfo_netpoll_cleanup,
+#endif
 };
 
 /* ---- ethtool --------------------------------------------------------------- */
@@ -928,7 +1190,7 @@ static const char nfo_stat_names[][ETH_GSTRING_LEN] = {
 	"rx_standby_packets",
 	"rx_standby_bytes",
 	"tx_drop_no_lower",
-	"rx_drop_inactive_mcast",
+	"rx_drop_inactive",
 	"path_switches",
 	"primary_activations",
 	"standby_activations",
@@ -988,212 +1250,6 @@ static const struct ethtool_ops nfo_ethtool_ops = {
 	.get_ethtool_stats	= nfo_get_ethtool_stats,
 };
 
-/* ---- rtnetlink: kind "net_failover" ------------------------------------- */
-
-/* 6.1's nla_policy keeps .max in an s16: larger bounds need a range. */
-static struct netlink_range_validation nfo_holddown_range = {
-	.max = NFO_HOLDDOWN_MAX_MS,
-};
-
-static const struct nla_policy nfo_policy[IFLA_NET_FAILOVER_MAX + 1] = {
-	[IFLA_NET_FAILOVER_PRIMARY]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_STANDBY]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_ACTIVE]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_SWITCHES]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_FORCE_STANDBY]	= NLA_POLICY_MAX(NLA_U8, 1),
-	[IFLA_NET_FAILOVER_HOLDDOWN_MS]		=
-		NLA_POLICY_FULL_RANGE(NLA_U32, &nfo_holddown_range),
-	[IFLA_NET_FAILOVER_PEER_NOTIFY]		= { .type = NLA_U8 },
-	[IFLA_NET_FAILOVER_PRIMARY_BLOCKED]	= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_TX_SKB_SHARING]	= NLA_POLICY_MAX(NLA_U8, 1),
-};
-
-static const struct nla_policy nfo_lower_policy[IFLA_NET_FAILOVER_LOWER_MAX + 1] = {
-	[IFLA_NET_FAILOVER_LOWER_ROLE]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_LOWER_ACTIVE]	= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_LOWER_LINK]		= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_LOWER_ACTIVATIONS]	= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS]	= { .type = NLA_REJECT },
-	[IFLA_NET_FAILOVER_LOWER_BLOCKED]	= NLA_POLICY_MAX(NLA_U8, 1),
-};
-
-/* Masters come from the paravirtual driver: "ip link add" finds no setup
- * callback and fails with -EOPNOTSUPP. validate() runs before that (for
- * creations and changes alike) and leaves the reason in extack;
- * changelink() clears it again, so a successful change carries no
- * warning.
- */
-static int nfo_validate(struct nlattr *tb[], struct nlattr *data[],
-			struct netlink_ext_ack *extack)
-{
-	NL_SET_ERR_MSG(extack,
-		       "net_failover masters are created and deleted by virtio_net (STANDBY feature), not by ip link");
-	return 0;
-}
-
-static int nfo_changelink(struct net_device *dev, struct nlattr *tb[],
-			  struct nlattr *data[],
-			  struct netlink_ext_ack *extack)
-{
-	struct net_failover_info *nfo = netdev_priv(dev);
-
-	ASSERT_RTNL();
-
-	if (extack)
-		extack->_msg = NULL;	/* see nfo_validate() */
-	if (!data)
-		return 0;
-	if (data[IFLA_NET_FAILOVER_FORCE_STANDBY])
-		nfo->force_standby =
-			nla_get_u8(data[IFLA_NET_FAILOVER_FORCE_STANDBY]);
-	if (data[IFLA_NET_FAILOVER_HOLDDOWN_MS])
-		nfo->holddown_ms =
-			nla_get_u32(data[IFLA_NET_FAILOVER_HOLDDOWN_MS]);
-	if (data[IFLA_NET_FAILOVER_PEER_NOTIFY]) {
-		nfo->peer_notify =
-			nla_get_u8(data[IFLA_NET_FAILOVER_PEER_NOTIFY]);
-		nfo->notify_left = min(nfo->notify_left, nfo->peer_notify);
-	}
-	if (data[IFLA_NET_FAILOVER_TX_SKB_SHARING]) {
-		WRITE_ONCE(nfo->tx_skb_sharing,
-			   nla_get_u8(data[IFLA_NET_FAILOVER_TX_SKB_SHARING]));
-		nfo_compute_features(dev);
-	}
-	nfo_update_active(dev, NFO_REASON_CONFIG);
-	return 0;
-}
-
-static size_t nfo_get_size(const struct net_device *dev)
-{
-	return nla_total_size(sizeof(u32)) +	/* PRIMARY */
-	       nla_total_size(sizeof(u32)) +	/* STANDBY */
-	       nla_total_size(sizeof(u32)) +	/* ACTIVE */
-	       nla_total_size(sizeof(u32)) +	/* SWITCHES */
-	       nla_total_size(sizeof(u8)) +	/* FORCE_STANDBY */
-	       nla_total_size(sizeof(u32)) +	/* HOLDDOWN_MS */
-	       nla_total_size(sizeof(u8)) +	/* PEER_NOTIFY */
-	       nla_total_size(sizeof(u8)) +	/* PRIMARY_BLOCKED */
-	       nla_total_size(sizeof(u8)) +	/* TX_SKB_SHARING */
-	       0;
-}
-
-static int nfo_fill_info(struct sk_buff *skb, const struct net_device *dev)
-{
-	struct net_failover_info *nfo = netdev_priv(dev);
-	struct net_device *active = rtnl_dereference(nfo->active_dev);
-
-	ASSERT_RTNL();
-
-	if (nfo->primary.dev &&
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_PRIMARY,
-			nfo->primary.dev->ifindex))
-		return -EMSGSIZE;
-	if (nfo->standby.dev &&
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_STANDBY,
-			nfo->standby.dev->ifindex))
-		return -EMSGSIZE;
-	if (nla_put_u32(skb, IFLA_NET_FAILOVER_ACTIVE,
-			active ? active->ifindex : 0) ||
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_SWITCHES, nfo->switches) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_FORCE_STANDBY,
-		       nfo->force_standby) ||
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_HOLDDOWN_MS, nfo->holddown_ms) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_PEER_NOTIFY, nfo->peer_notify) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_PRIMARY_BLOCKED,
-		       nfo->primary.dev && nfo->primary.blocked) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_TX_SKB_SHARING,
-		       nfo->tx_skb_sharing))
-		return -EMSGSIZE;
-	return 0;
-}
-
-static size_t nfo_get_lower_size(const struct net_device *dev,
-				 const struct net_device *lower)
-{
-	return nla_total_size(sizeof(u8)) +	/* ROLE */
-	       nla_total_size(sizeof(u8)) +	/* ACTIVE */
-	       nla_total_size(sizeof(u8)) +	/* LINK */
-	       nla_total_size(sizeof(u32)) +	/* ACTIVATIONS */
-	       nla_total_size(sizeof(u32)) +	/* DEACTIVATIONS */
-	       nla_total_size(sizeof(u8)) +	/* BLOCKED */
-	       0;
-}
-
-static int nfo_fill_lower_info(struct sk_buff *skb,
-			       const struct net_device *dev,
-			       const struct net_device *lower)
-{
-	struct net_failover_info *nfo = netdev_priv(dev);
-	struct nfo_lower *l = nfo_lower_of(nfo, lower);
-
-	if (!l)
-		return 0;
-	if (nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_ROLE,
-		       l == &nfo->primary ? NET_FAILOVER_ROLE_PRIMARY :
-					    NET_FAILOVER_ROLE_STANDBY) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_ACTIVE,
-		       rtnl_dereference(nfo->active_dev) == lower) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_LINK,
-		       nfo_lower_ready(lower)) ||
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_LOWER_ACTIVATIONS,
-			l->activations) ||
-	    nla_put_u32(skb, IFLA_NET_FAILOVER_LOWER_DEACTIVATIONS,
-			l->deactivations) ||
-	    nla_put_u8(skb, IFLA_NET_FAILOVER_LOWER_BLOCKED, l->blocked))
-		return -EMSGSIZE;
-	return 0;
-}
-
-static int nfo_lower_changelink(struct net_device *dev,
-				struct net_device *lower,
-				struct nlattr *tb[], struct nlattr *data[],
-				struct netlink_ext_ack *extack)
-{
-	struct net_failover_info *nfo = netdev_priv(dev);
-	struct nfo_lower *l = nfo_lower_of(nfo, lower);
-
-	if (!data)
-		return 0;
-	if (!l) {
-		NL_SET_ERR_MSG(extack, "not a lower of this failover master");
-		return -ENODEV;
-	}
-	if (data[IFLA_NET_FAILOVER_LOWER_BLOCKED]) {
-		if (l != &nfo->primary) {
-			NL_SET_ERR_MSG_ATTR(extack,
-					    data[IFLA_NET_FAILOVER_LOWER_BLOCKED],
-					    "only a primary can be marked unusable; use force_standby to keep traffic on the standby");
-			return -EINVAL;
-		}
-		l->blocked = nla_get_u8(data[IFLA_NET_FAILOVER_LOWER_BLOCKED]);
-		netdev_info(dev, "primary %s %s for failover\n", lower->name,
-			    l->blocked ? "marked unusable" : "usable again");
-	}
-	nfo_update_active(dev, NFO_REASON_CONFIG);
-	return 0;
-}
-
-/* No .setup, no .dellink: masters are neither created nor deleted over
- * rtnetlink (both answer -EOPNOTSUPP). The module cannot be unloaded while
- * a master exists (virtio_net holds a reference), so rtnl_link_unregister()
- * never meets one of ours.
- */
-static struct rtnl_link_ops nfo_link_ops __read_mostly = {
-	.kind			= NET_FAILOVER_KIND,
-	.priv_size		= sizeof(struct net_failover_info),
-	.maxtype		= IFLA_NET_FAILOVER_MAX,
-	.policy			= nfo_policy,
-	.validate		= nfo_validate,
-	.changelink		= nfo_changelink,
-	.get_size		= nfo_get_size,
-	.fill_info		= nfo_fill_info,
-	.slave_maxtype		= IFLA_NET_FAILOVER_LOWER_MAX,
-	.slave_policy		= nfo_lower_policy,
-	.slave_changelink	= nfo_lower_changelink,
-	.get_slave_size		= nfo_get_lower_size,
-	.fill_slave_info	= nfo_fill_lower_info,
-};
-
 /* ---- failover_ops: the lowers' lifecycle ---------------------------------- */
 
 /* Is @lower a PCI function listed in the blocked_ids module parameter? */
@@ -1233,9 +1289,8 @@ static int nfo_lower_pre_register(struct net_device *lower,
 			   taken->name);
 		return -EEXIST;
 	}
-	/* A VF cannot be told from other PCI functions; require PCI. */
-	if (!standby && primary_pci_only &&
-	    (!lower->dev.parent || !dev_is_pci(lower->dev.parent))) {
+	/* As the stock driver: a primary is a PCI function (a VF). */
+	if (!standby && (!lower->dev.parent || !dev_is_pci(lower->dev.parent))) {
 		netdev_info(dev, "%s not enslaved: a primary must be a PCI device\n",
 			    lower->name);
 		return -EINVAL;
@@ -1322,9 +1377,11 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 		rcu_assign_pointer(nfo->primary_dev, lower);
 	spin_unlock(&nfo->stats_lock);
 
+	nfo_lower_netpoll_join(dev, l);
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_REGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_REGISTER))
+		nfo_nl_notify(dev);
 	call_netdevice_notifiers(NETDEV_JOIN, lower);
 
 	trace_net_failover_lower(dev, lower, standby, true);
@@ -1367,6 +1424,7 @@ static int nfo_lower_unregister(struct net_device *lower,
 	else
 		RCU_INIT_POINTER(nfo->primary_dev, NULL);
 	spin_unlock(&nfo->stats_lock);
+	nfo_lower_netpoll_disable(l);
 
 	vlan_vids_del_by_dev(lower, dev);
 	dev_uc_unsync(lower, dev);
@@ -1382,7 +1440,8 @@ static int nfo_lower_unregister(struct net_device *lower,
 
 	nfo_compute_mtu_range(dev);
 	nfo_compute_features(dev);
-	nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER);
+	if (!nfo_update_active(dev, NFO_REASON_LOWER_UNREGISTER))
+		nfo_nl_notify(dev);
 
 	trace_net_failover_lower(dev, lower, standby, false);
 	netdev_info(dev, "%s %s released\n", standby ? "standby" : "primary",
@@ -1510,6 +1569,30 @@ static struct notifier_block nfo_notifier = {
 	.notifier_call = nfo_netdev_event,
 };
 
+#ifdef CONFIG_PCI
+/* Is @pdev the parent of an enslaved primary? Lockless, so that the PCI
+ * bus notifier does not take RTNL for every driver unbind in the guest. A
+ * primary enslaved while we look is missed; it is then left at
+ * NETDEV_GOING_DOWN, as without this notifier.
+ */
+static bool nfo_pci_is_primary(struct device *pdev)
+{
+	struct net_failover_info *nfo;
+	struct net_device *lower;
+	bool found = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(nfo, &nfo_list, list) {
+		lower = rcu_dereference(nfo->primary_dev);
+		if (lower && lower->dev.parent == pdev) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 /* A PCI driver's remove() may stop its device long before it unregisters
  * the netdev (e1000e marks itself down first and then drops every frame
  * it is given). The driver core announces the unbind before remove()
@@ -1525,6 +1608,8 @@ static int nfo_pci_bus_event(struct notifier_block *nb, unsigned long action,
 
 	if (action != BUS_NOTIFY_UNBIND_DRIVER &&
 	    action != BUS_NOTIFY_UNBOUND_DRIVER)
+		return NOTIFY_DONE;
+	if (!nfo_pci_is_primary(pdev))
 		return NOTIFY_DONE;
 
 	rtnl_lock();
@@ -1542,6 +1627,253 @@ static int nfo_pci_bus_event(struct notifier_block *nb, unsigned long action,
 
 static struct notifier_block nfo_pci_notifier = {
 	.notifier_call = nfo_pci_bus_event,
+};
+
+static int nfo_pci_notifier_register(void)
+{
+	return bus_register_notifier(&pci_bus_type, &nfo_pci_notifier);
+}
+
+static void nfo_pci_notifier_unregister(void)
+{
+	bus_unregister_notifier(&pci_bus_type, &nfo_pci_notifier);
+}
+#else
+/* Without PCI there is no primary (see nfo_lower_pre_register()). */
+static int nfo_pci_notifier_register(void)
+{
+	return 0;
+}
+
+static void nfo_pci_notifier_unregister(void)
+{
+}
+#endif
+
+/* ---- generic netlink: requests -------------------------------------------- */
+
+/* State, not settings: refused in a SET request. */
+#define NFO_NL_RO	{ .type = NLA_REJECT, .reject_message = "read-only attribute" }
+
+/* 6.1's nla_policy keeps .max in an s16: larger bounds need a range. */
+static struct netlink_range_validation nfo_holddown_range = {
+	.max = NFO_HOLDDOWN_MAX_MS,
+};
+
+static const struct nla_policy nfo_nl_get_policy[NET_FAILOVER_A_IFINDEX + 1] = {
+	[NET_FAILOVER_A_IFINDEX]	= { .type = NLA_U32 },
+};
+
+/* Of a lower, only "blocked" can be set; everything else is state. */
+static const struct nla_policy nfo_nl_lower_policy[NET_FAILOVER_A_LOWER_MAX + 1] = {
+	[NET_FAILOVER_A_LOWER_IFINDEX]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_IFNAME]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_ACTIVE]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_LINK]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_ACTIVATIONS]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_DEACTIVATIONS]	= NFO_NL_RO,
+	[NET_FAILOVER_A_LOWER_BLOCKED]	= NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy nfo_nl_set_policy[NET_FAILOVER_A_MAX + 1] = {
+	[NET_FAILOVER_A_IFINDEX]	= { .type = NLA_U32 },
+	[NET_FAILOVER_A_IFNAME]		= NFO_NL_RO,
+	[NET_FAILOVER_A_ACTIVE]		= NFO_NL_RO,
+	[NET_FAILOVER_A_SWITCHES]	= NFO_NL_RO,
+	[NET_FAILOVER_A_FORCE_STANDBY]	= NLA_POLICY_MAX(NLA_U8, 1),
+	[NET_FAILOVER_A_HOLDDOWN_MS]	=
+		NLA_POLICY_FULL_RANGE(NLA_U32, &nfo_holddown_range),
+	[NET_FAILOVER_A_PEER_NOTIFY]	= { .type = NLA_U8 },
+	[NET_FAILOVER_A_TX_SKB_SHARING]	= {
+		.type = NLA_REJECT,
+		.reject_message = "tx_skb_sharing is fixed at creation (module parameter)",
+	},
+	[NET_FAILOVER_A_PRIMARY]	= NLA_POLICY_NESTED(nfo_nl_lower_policy),
+	[NET_FAILOVER_A_STANDBY]	= NLA_POLICY_NESTED(nfo_nl_lower_policy),
+};
+
+/* The master that NET_FAILOVER_A_IFINDEX names, itself or through one of
+ * its lowers; NULL with the reason in extack.
+ */
+static struct net_device *nfo_nl_master(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[NET_FAILOVER_A_IFINDEX];
+	struct net_device *dev, *master;
+
+	ASSERT_RTNL();
+
+	if (GENL_REQ_ATTR_CHECK(info, NET_FAILOVER_A_IFINDEX))
+		return ERR_PTR(-EINVAL);
+	dev = __dev_get_by_index(genl_info_net(info), nla_get_u32(attr));
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "no such device");
+		return ERR_PTR(-ENODEV);
+	}
+	master = dev->netdev_ops == &nfo_netdev_ops ? dev : nfo_master_of(dev);
+	if (!master) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "not a net_failover master or lower");
+		return ERR_PTR(-ENODEV);
+	}
+	return master;
+}
+
+static int nfo_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net_device *dev;
+	struct sk_buff *msg;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	rtnl_lock();
+	dev = nfo_nl_master(info);
+	err = IS_ERR(dev) ? PTR_ERR(dev) :
+	      nfo_nl_fill(msg, dev, info->snd_portid, info->snd_seq, 0,
+			  NET_FAILOVER_CMD_GET);
+	rtnl_unlock();
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* Every master of the namespace; cb->args[0] counts the masters already
+ * dumped (a master that comes or goes between two parts of the dump may
+ * be missed or repeated, as in rtnetlink's own dumps).
+ */
+static int nfo_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct net_device *dev;
+	long idx = 0;
+	int err = 0;
+
+	rtnl_lock();
+	for_each_netdev(net, dev) {
+		if (dev->netdev_ops != &nfo_netdev_ops)
+			continue;
+		if (idx++ < cb->args[0])
+			continue;
+		err = nfo_nl_fill(skb, dev, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, NLM_F_MULTI,
+				  NET_FAILOVER_CMD_GET);
+		if (err)
+			break;
+		cb->args[0] = idx;
+	}
+	rtnl_unlock();
+	/* A full message: the rest comes in the next one. */
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+static int nfo_nl_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[NET_FAILOVER_A_LOWER_MAX + 1];
+	struct nlattr **attrs = info->attrs;
+	struct net_failover_info *nfo;
+	struct net_device *dev;
+	int blocked = -1;
+	int err = 0;
+
+	rtnl_lock();
+	dev = nfo_nl_master(info);
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+		goto unlock;
+	}
+	nfo = netdev_priv(dev);
+
+	/* Check everything before changing anything. */
+	if (attrs[NET_FAILOVER_A_STANDBY]) {
+		err = nla_parse_nested(tb, NET_FAILOVER_A_LOWER_MAX,
+				       attrs[NET_FAILOVER_A_STANDBY],
+				       nfo_nl_lower_policy, info->extack);
+		if (err)
+			goto unlock;
+		if (tb[NET_FAILOVER_A_LOWER_BLOCKED]) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    tb[NET_FAILOVER_A_LOWER_BLOCKED],
+					    "only a primary can be marked unusable; use force_standby to keep traffic on the standby");
+			err = -EINVAL;
+			goto unlock;
+		}
+	}
+	if (attrs[NET_FAILOVER_A_PRIMARY]) {
+		err = nla_parse_nested(tb, NET_FAILOVER_A_LOWER_MAX,
+				       attrs[NET_FAILOVER_A_PRIMARY],
+				       nfo_nl_lower_policy, info->extack);
+		if (err)
+			goto unlock;
+		if (!nfo->primary.dev) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[NET_FAILOVER_A_PRIMARY],
+					    "no primary");
+			err = -ENODEV;
+			goto unlock;
+		}
+		if (tb[NET_FAILOVER_A_LOWER_BLOCKED])
+			blocked = nla_get_u8(tb[NET_FAILOVER_A_LOWER_BLOCKED]);
+	}
+
+	if (attrs[NET_FAILOVER_A_FORCE_STANDBY])
+		nfo->force_standby =
+			nla_get_u8(attrs[NET_FAILOVER_A_FORCE_STANDBY]);
+	if (attrs[NET_FAILOVER_A_HOLDDOWN_MS])
+		nfo->holddown_ms =
+			nla_get_u32(attrs[NET_FAILOVER_A_HOLDDOWN_MS]);
+	if (attrs[NET_FAILOVER_A_PEER_NOTIFY]) {
+		nfo->peer_notify =
+			nla_get_u8(attrs[NET_FAILOVER_A_PEER_NOTIFY]);
+		nfo->notify_left = min(nfo->notify_left, nfo->peer_notify);
+	}
+	if (blocked >= 0 && nfo->primary.blocked != blocked) {
+		nfo->primary.blocked = blocked;
+		netdev_info(dev, "primary %s %s for failover\n",
+			    nfo->primary.dev->name,
+			    blocked ? "marked unusable" : "usable again");
+	}
+	if (!nfo_update_active(dev, NFO_REASON_CONFIG))
+		nfo_nl_notify(dev);
+unlock:
+	rtnl_unlock();
+	return err;
+}
+
+static const struct genl_ops nfo_nl_ops[] = {
+	{
+		.cmd		= NET_FAILOVER_CMD_GET,
+		.doit		= nfo_nl_get_doit,
+		.dumpit		= nfo_nl_get_dumpit,
+		.policy		= nfo_nl_get_policy,
+		.maxattr	= ARRAY_SIZE(nfo_nl_get_policy) - 1,
+	},
+	{
+		.cmd		= NET_FAILOVER_CMD_SET,
+		.doit		= nfo_nl_set_doit,
+		.policy		= nfo_nl_set_policy,
+		.maxattr	= ARRAY_SIZE(nfo_nl_set_policy) - 1,
+		.flags		= GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group nfo_nl_mcgrps[] = {
+	[NFO_MCGRP_EVENTS] = { .name = NET_FAILOVER_MCGRP_EVENTS },
+};
+
+static struct genl_family nfo_genl_family __ro_after_init = {
+	.name		= NET_FAILOVER_GENL_NAME,
+	.version	= NET_FAILOVER_GENL_VERSION,
+	.netnsok	= true,
+	.module		= THIS_MODULE,
+	.ops		= nfo_nl_ops,
+	.n_ops		= ARRAY_SIZE(nfo_nl_ops),
+	.mcgrps		= nfo_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(nfo_nl_mcgrps),
 };
 
 /* ---- creation and destruction ---------------------------------------------- */
@@ -1568,7 +1900,8 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	struct net_device *dev;
 	int err;
 
-	dev = alloc_etherdev_mqs(sizeof(*nfo), 1, 1);
+	/* As many queues as the stock driver: see nfo_select_queue(). */
+	dev = alloc_etherdev_mq(sizeof(*nfo), NFO_QUEUES);
 	if (!dev) {
 		dev_err(parent, "net_failover: cannot allocate the master\n");
 		return ERR_PTR(-ENOMEM);
@@ -1585,17 +1918,13 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	INIT_WORK(&nfo->open_work, nfo_open_work);
 	INIT_DELAYED_WORK(&nfo->holddown_work, nfo_holddown_work);
 	INIT_DELAYED_WORK(&nfo->notify_work, nfo_notify_work);
-	nfo->holddown_ms = min_t(unsigned int, holddown_ms,
-				 NFO_HOLDDOWN_MAX_MS);
-	nfo->peer_notify = min_t(unsigned int, peer_notify,
-				 NFO_PEER_NOTIFY_MAX);
-	nfo->tx_skb_sharing = READ_ONCE(tx_skb_sharing);
+	nfo->peer_notify = 1;
+	nfo->tx_skb_sharing = tx_skb_sharing;
 
 	dev_net_set(dev, dev_net(standby_dev));
 	SET_NETDEV_DEV(dev, parent);
 	dev->netdev_ops = &nfo_netdev_ops;
 	dev->ethtool_ops = &nfo_ethtool_ops;
-	dev->rtnl_link_ops = &nfo_link_ops;
 
 	/* Marked before it registers, so that the framework never takes a
 	 * master for somebody else's lower (two masters may share a MAC).
@@ -1612,10 +1941,11 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	dev->features |= dev->hw_features;
 
 	eth_hw_addr_set(dev, standby_dev->dev_addr);
-	/* Start where the standby is: a host MTU below 1500 must not keep
-	 * the standby out, nor one above it cut the standby down.
+	/* The stock driver's MTU (1500), or the host's MTU where it is
+	 * lower: the standby cannot take more. A larger host MTU is the
+	 * user's to set, within what every lower takes.
 	 */
-	dev->mtu = standby_dev->mtu;
+	dev->mtu = min_t(unsigned int, standby_dev->mtu, ETH_DATA_LEN);
 	dev->min_mtu = standby_dev->min_mtu;
 	dev->max_mtu = standby_dev->max_mtu;
 
@@ -1628,7 +1958,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	netif_carrier_off(dev);
 
 	rtnl_lock();
-	list_add_tail(&nfo->list, &nfo_list);
+	list_add_tail_rcu(&nfo->list, &nfo_list);
 	rtnl_unlock();
 
 	failover = failover_register(dev, &nfo_failover_ops);
@@ -1642,7 +1972,7 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 
 unregister_dev:
 	rtnl_lock();
-	list_del(&nfo->list);
+	list_del_rcu(&nfo->list);
 	unregister_netdevice(dev);
 	rtnl_unlock();
 free_pcpu:
@@ -1683,7 +2013,8 @@ void net_failover_destroy(struct failover *failover)
 	if (nfo->standby.dev)
 		failover_slave_unregister(nfo->standby.dev);
 	failover_unregister(failover);
-	list_del(&nfo->list);
+	/* unregister_netdevice() waits for the notifier's RCU readers. */
+	list_del_rcu(&nfo->list);
 	unregister_netdevice(dev);
 	rtnl_unlock();
 
@@ -1699,34 +2030,33 @@ static int __init nfo_init(void)
 {
 	int err;
 
-	err = rtnl_link_register(&nfo_link_ops);
+	err = genl_register_family(&nfo_genl_family);
 	if (err)
 		return err;
 	err = register_netdevice_notifier(&nfo_notifier);
 	if (err)
-		goto unregister_link_ops;
-	err = bus_register_notifier(&pci_bus_type, &nfo_pci_notifier);
+		goto unregister_family;
+	err = nfo_pci_notifier_register();
 	if (err)
 		goto unregister_netdev_notifier;
 	return 0;
 
 unregister_netdev_notifier:
 	unregister_netdevice_notifier(&nfo_notifier);
-unregister_link_ops:
-	rtnl_link_unregister(&nfo_link_ops);
+unregister_family:
+	genl_unregister_family(&nfo_genl_family);
 	return err;
 }
 module_init(nfo_init);
 
 static void __exit nfo_exit(void)
 {
-	bus_unregister_notifier(&pci_bus_type, &nfo_pci_notifier);
+	nfo_pci_notifier_unregister();
 	unregister_netdevice_notifier(&nfo_notifier);
-	rtnl_link_unregister(&nfo_link_ops);
+	genl_unregister_family(&nfo_genl_family);
 }
 module_exit(nfo_exit);
 
 MODULE_DESCRIPTION("Failover master for paravirtual devices (3-netdev model)");
 MODULE_LICENSE("GPL v2");
-MODULE_VERSION(NFO_DRV_VERSION);
-MODULE_ALIAS_RTNL_LINK(NET_FAILOVER_KIND);
+MODULE_ALIAS_GENL_FAMILY(NET_FAILOVER_GENL_NAME);

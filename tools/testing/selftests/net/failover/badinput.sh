@@ -143,8 +143,8 @@ gw_answers()
 # sim_ready: nfosim usable here (our net_failover and a matching .ko)
 sim_ready()
 {
-	[ "${FT_MODULES:-}" != stock ] && [ -w "$SIM_PARAM" ] &&
-		nfosim_load && [ -w "$NFOSIM/new_group" ]
+	[ "${FT_MODULES:-}" != stock ] && nfosim_load &&
+		[ -w "$NFOSIM/new_group" ] && [ -n "$(< "$NFOSIM/pci_parent")" ]
 }
 
 # --------------------------------------------------------------- cases
@@ -329,17 +329,14 @@ second_primary()
 		return
 	fi
 	defer nfosim_unload
-	defer "echo 1 > $SIM_PARAM"
 	sim_new 50
-	echo 1 > "$SIM_PARAM"
-	sim_add 50 1 "mac=$FT_MAC"
+	sim_add 50 1 "mac=$FT_MAC" parent=own
 	d=$(sim_dev 50 p1)
 	has_upper "$d"
-	check_fail $? "non-PCI $d enslaved with primary_pci_only=1"
+	check_fail $? "non-PCI $d enslaved"
 	dmesg | tail -n 5 | grep -qE "$d not enslaved: (a primary must be a PCI device|primary $FO_PRIMARY already enslaved)"
 	check_err $? "no log line for the refused non-PCI primary"
 
-	echo 0 > "$SIM_PARAM"
 	sim_rm 50 1
 	sim_add 50 2 "mac=$FT_MAC"
 	d=$(sim_dev 50 p2)
@@ -349,7 +346,6 @@ second_primary()
 	check_err $? "no log line for the refused second primary"
 	state_ok "with a second primary around"
 	sim_del 50
-	echo 1 > "$SIM_PARAM"
 	log_test "second primary with the failover MAC: not enslaved, logged"
 }
 
@@ -365,8 +361,6 @@ non_ethernet_same_mac()
 		return
 	fi
 	defer nfosim_unload
-	defer "echo 1 > $SIM_PARAM"
-	echo 0 > "$SIM_PARAM"
 	sim_new 51
 	# ARPHRD_IEEE802 (6): 6-byte addresses, not Ethernet
 	sim_add 51 1 "mac=$FT_MAC" type=6
@@ -377,7 +371,6 @@ non_ethernet_same_mac()
 	check_fail $? "non-Ethernet $d enslaved"
 	state_ok "with a non-Ethernet twin"
 	sim_del 51
-	echo 1 > "$SIM_PARAM"
 	log_test "non-Ethernet device with the failover MAC: ignored"
 }
 
@@ -460,13 +453,16 @@ two_standbys()
 	log_test "second standby with the failover MAC: own master and standby"
 }
 
+# As with the stock modules, net_failover is no rtnetlink link kind:
+# masters come from virtio_net. (Mutation: rtnl_link_ops back on the
+# master makes iproute2 find the kind.)
 ip_link_add()
 {
-	expect_error "ip link add" "virtio_net" \
+	expect_error "ip link add" "Unknown device type" \
 		ip link add bad_fo type net_failover
 	dev_gone bad_fo
 	check_err $? "bad_fo exists"
-	log_test "ip link add type net_failover: refused with an explanation"
+	log_test "ip link add type net_failover: unknown kind, as with stock"
 }
 
 ip_link_del()

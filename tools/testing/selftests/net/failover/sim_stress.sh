@@ -42,8 +42,10 @@ PKTGEN=0
 PKTGEN_SHARED=0
 PKTGEN_SHARED_WANT=0
 # Masters take pktgen's clone_skb and burst only with tx_skb_sharing on
-# (off by default): the persistent groups' masters are created with it.
+# (off by default, fixed when net_failover loads): the run reloads the
+# module with it.
 SHARING_PARAM=/sys/module/net_failover/parameters/tx_skb_sharing
+FCTL=${FAILOVERCTL:-$(readlink -f "$FT_DIR/../../../../net/failover/failoverctl")}
 
 for ((g = FIRST; g < FIRST + NGROUPS; g++)); do
 	GROUPS_+=("$g")
@@ -178,13 +180,19 @@ w_master()
 	while worker_more; do
 		pick_group
 		sim_m "$W_G"
-		case $((RANDOM % 5)) in
+		case $((RANDOM % 9)) in
 		0)	ip link set dev "$SIM_M" down
 			sim_up "$W_G";;
 		1)	ip link set dev "$SIM_M" promisc "${onoff[RANDOM % 2]}";;
 		2)	ip link set dev "$SIM_M" allmulticast "${onoff[RANDOM % 2]}";;
 		3)	ip link add link "$SIM_M" name "v$W_G" type vlan id "$W_G";;
 		4)	ip link del "v$W_G";;
+		# every transmit setting, while pktgen sends shared skbs
+		5)	"$FCTL" set "$SIM_M" force-standby "${onoff[RANDOM % 2]}";;
+		6)	"$FCTL" set "$SIM_M" holddown $((RANDOM % 3 * 50));;
+		7)	"$FCTL" set "$SIM_M" peer-notify $((RANDOM % 3));;
+		8)	"$FCTL" set-lower "$(sim_dev "$W_G" p1)" blocked \
+				"${onoff[RANDOM % 2]}";;
 		esac
 		W_N=$((W_N + 1))
 	done > /dev/null 2>&1
@@ -284,7 +292,7 @@ pktgen_stop()
 
 stress_setup()
 {
-	local g n share=
+	local g n share
 
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
@@ -292,10 +300,12 @@ stress_setup()
 	ip netns add "$NS"
 	defer ip netns del "$NS"
 	n=$(sim_online_cpus "$NCPUS")
-	if [ -w "$SHARING_PARAM" ]; then
-		read -r share < "$SHARING_PARAM"
-		defer "echo $share > $SHARING_PARAM"
-		echo 1 > "$SHARING_PARAM"
+	read -r share < "$SHARING_PARAM"
+	if [ "$share" != Y ]; then
+		nfosim_unload && fo_unload_all &&
+			modprobe net_failover tx_skb_sharing=1 && nfosim_load
+		check_err $? "cannot reload net_failover with tx_skb_sharing=1"
+		defer "nfosim_unload; fo_restore"
 	fi
 	for g in "${GROUPS_[@]}"; do
 		sim_new "$g" && sim_add "$g" 1 && sim_add "$g" 2 && sim_up "$g"
@@ -304,8 +314,6 @@ stress_setup()
 		has_upper "$(sim_dev "$g" p2)"
 		check_fail $? "group $g: second primary p2 enslaved"
 	done
-	# the churn group keeps the default
-	[ -n "$share" ] && echo "$share" > "$SHARING_PARAM"
 	if pktgen_setup; then
 		PKTGEN=1
 		[ "$PKTGEN_SHARED" -gt 0 ] &&

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Transmit through the master respects the lower's own transmit queues
-# (simulated lowers, nfosim.ko). The master has a single queue and hands
-# every frame to the active lower's dev_queue_xmit() with queue_mapping 0;
+# (simulated lowers, nfosim.ko). The master has 16 queues as the stock one
+# (sysfs), uses queue 0 for every frame (ndo_select_queue) and hands it to
+# the active lower's dev_queue_xmit() with queue_mapping 0;
 # the lower then picks one of its queues itself (flow hash: nfosim has no
 # XPS map and no ndo_select_queue). An nfosim lower has NFOSIM_TX_QUEUES
 # (4) queues, so its root qdisc is mq with one child per queue, and the mq
@@ -21,7 +22,7 @@
 # Environment: SIM_TXQ_FRAMES (2000) frames per run.
 
 ALL_TESTS="
-	master_single_queue
+	master_queues
 	primary_all_queues
 	primary_two_queues
 	standby_all_queues
@@ -201,7 +202,7 @@ set_txq()
 	check_err $? "ethtool -l $SIM_D: TX $ch, want $2"
 }
 
-master_single_queue()
+master_queues()
 {
 	local dev
 
@@ -209,8 +210,8 @@ master_single_queue()
 	check_err $? "group $G not formed with p1 active"
 	sim_m "$G"
 	real_txq "$SIM_M"
-	[ "$REAL_TXQ" -eq 1 ]
-	check_err $? "master $SIM_M has $REAL_TXQ transmit queues, want 1"
+	[ "$REAL_TXQ" -eq 16 ]
+	check_err $? "master $SIM_M has $REAL_TXQ transmit queues, want 16 (stock's)"
 	tc qdisc show dev "$SIM_M" | grep -q '^qdisc noqueue '
 	check_err $? "master $SIM_M qdisc: $(tc qdisc show dev "$SIM_M" | head -n 1), want noqueue"
 	for dev in "$(sim_dev "$G" standby)" "$(sim_dev "$G" p1)"; do
@@ -218,7 +219,7 @@ master_single_queue()
 		[ "$REAL_TXQ" -eq "$NQ" ]
 		check_err $? "lower $dev has $REAL_TXQ transmit queues, want $NQ"
 	done
-	log_test "master: one transmit queue, noqueue; lowers: $NQ queues each"
+	log_test "master: 16 transmit queues (as stock), noqueue; lowers: $NQ queues each"
 }
 
 primary_all_queues()

@@ -189,7 +189,7 @@ scale_steps()
 	prof_setup || ktap_info "scale: no function_graph tracer: no profile"
 
 	ktap_info "scale: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)," \
-		"net_failover primary_pci_only=$(< "$SIM_PARAM")"
+		"primaries' PCI parent $(< "$NFOSIM/pci_parent")"
 	ktap_info "| groups | create ms/group | x first | add primary ms | delete ms/group | KiB/group avail | slab | percpu |"
 	ktap_info "|--------|-----------------|---------|----------------|-----------------|-----------------|------|--------|"
 	for target in "${STEPS[@]}"; do

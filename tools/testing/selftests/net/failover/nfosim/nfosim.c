@@ -7,17 +7,22 @@
  * is what virtio_net makes of a device with the STANDBY feature: a standby
  * netdev for which net_failover_create() is called before the standby is
  * registered, so that the failover master shares the standby's parent
- * device. Primaries are netdevs with a chosen permanent MAC address under
- * parent devices of their own (not PCI: load net_failover with
- * primary_pci_only=0). Every lower frees what it is asked to transmit and
- * counts it in its ordinary statistics.
+ * device. Primaries are netdevs with a chosen permanent MAC address whose
+ * parent is a PCI function, as net_failover requires of a primary: QEMU's
+ * pci-testdev (1b36:0005, "-device pci-testdev"), shared by every
+ * simulated primary; without one, or with parent=own, a primary gets a
+ * parent device of its own (not PCI, so net_failover refuses it). Every
+ * lower frees what it is asked to transmit and counts it in its ordinary
+ * statistics.
  *
  * Control (/sys/kernel/debug/nfosim/):
- *   new_group     "ID MAC [min_mtu=N] [max_mtu=N] [carrier=0|1]"
+ *   pci_parent    r   the PCI function primaries use ("" if none)
+ *   new_group     "ID MAC [min_mtu=N] [max_mtu=N] [mtu=N] [carrier=0|1]"
  *   del_group     "ID"
  *   ID/master             r   name of the group's failover master
  *   ID/add_primary        w   "PID [mac=MAC] [type=ARPHRD] [min_mtu=N]
- *                              [max_mtu=N] [carrier=0|1] [parent=standby]
+ *                              [max_mtu=N] [mtu=N] [carrier=0|1]
+ *                              [parent=pci|own|standby]
  *                              [ops_lock=0|1] [lro=0|1]"
  *   ID/del_primary        w   "PID"
  *   ID/standby/, ID/pPID/     one directory per lower:
@@ -29,7 +34,8 @@
  *     fail_mtu    rw  Y: ndo_change_mtu() refuses every change (-EBUSY)
  *     ifname      r   current name ("" while unregistered)
  *     ifindex     r   current ifindex (0 while unregistered)
- *     rx          w   "COUNT [ucast|bcast|mcast]": receive frames
+ *     rx          w   "COUNT [ucast|bcast|mcast|other]": receive frames
+ *                     ("other": unicast to 02:6e:66:6f:00:99, not ours)
  *     mtu_locked  r   ndo_change_mtu() calls made under the netdev's
  *                     instance lock, and all of them: "LOCKED CALLS"
  *
@@ -60,6 +66,7 @@
 #include <linux/if_arp.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/pci.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -87,6 +94,7 @@ struct nfosim_group;
  * @type: ARPHRD_* type of the netdev
  * @min_mtu: MTU range given to the netdev
  * @max_mtu: see @min_mtu
+ * @mtu: MTU at registration (0: 1500 within the range)
  * @carrier: carrier state given to the netdev
  * @fail_mtu: ndo_change_mtu() fails
  * @ops_lock: the netdev asks for its instance lock around its ops
@@ -108,6 +116,7 @@ struct nfosim_lower {
 	u16 type;
 	u32 min_mtu;
 	u32 max_mtu;
+	u32 mtu;
 	bool carrier;
 	bool fail_mtu;
 	bool ops_lock;
@@ -147,6 +156,15 @@ static DEFINE_MUTEX(nfosim_lock);
 static DEFINE_XARRAY(nfosim_groups);
 static struct device *nfosim_root;
 static struct dentry *nfosim_ddir;
+/* QEMU's pci-testdev: the PCI parent of simulated primaries, or NULL. */
+static struct pci_dev *nfosim_pci;
+
+/* Where a primary's parent device comes from. */
+enum nfosim_parent {
+	NFOSIM_PARENT_PCI,	/* nfosim_pci (the default when present) */
+	NFOSIM_PARENT_OWN,	/* a device of its own under nfosim_root */
+	NFOSIM_PARENT_STANDBY,	/* the group's, as a standby has */
+};
 
 /* ---- the netdev -------------------------------------------------------- */
 
@@ -270,7 +288,8 @@ static struct net_device *nfosim_netdev_alloc(struct nfosim_lower *l)
 	eth_hw_addr_set(dev, l->mac);
 	dev->min_mtu = l->min_mtu;
 	dev->max_mtu = l->max_mtu;
-	dev->mtu = clamp_t(u32, ETH_DATA_LEN, l->min_mtu, l->max_mtu);
+	dev->mtu = clamp_t(u32, l->mtu ?: ETH_DATA_LEN, l->min_mtu,
+			   l->max_mtu);
 	if (!l->carrier)
 		netif_carrier_off(dev);
 	return dev;
@@ -345,7 +364,7 @@ static struct device *nfosim_parent_new(u32 grp, u32 id, bool standby)
 
 /* Options of new_group and add_primary; unknown keys are an error. */
 static int nfosim_parse_opts(char *p, struct nfosim_lower *l,
-			     bool *share_parent)
+			     enum nfosim_parent *parent)
 {
 	char *tok, *val;
 	u32 v;
@@ -363,9 +382,16 @@ static int nfosim_parse_opts(char *p, struct nfosim_lower *l,
 			continue;
 		}
 		if (!strcmp(tok, "parent")) {
-			if (!share_parent || strcmp(val, "standby"))
+			if (!parent)
 				return -EINVAL;
-			*share_parent = true;
+			if (!strcmp(val, "standby"))
+				*parent = NFOSIM_PARENT_STANDBY;
+			else if (!strcmp(val, "own"))
+				*parent = NFOSIM_PARENT_OWN;
+			else if (!strcmp(val, "pci") && nfosim_pci)
+				*parent = NFOSIM_PARENT_PCI;
+			else
+				return -EINVAL;
 			continue;
 		}
 		if (kstrtou32(val, 0, &v))
@@ -374,6 +400,8 @@ static int nfosim_parse_opts(char *p, struct nfosim_lower *l,
 			l->min_mtu = v;
 		else if (!strcmp(tok, "max_mtu"))
 			l->max_mtu = v;
+		else if (!strcmp(tok, "mtu"))
+			l->mtu = v;
 		else if (!strcmp(tok, "carrier"))
 			l->carrier = !!v;
 		else if (!strcmp(tok, "type") && v <= U16_MAX)
@@ -656,7 +684,13 @@ enum nfosim_rx_kind {
 	NFOSIM_RX_UCAST,
 	NFOSIM_RX_BCAST,
 	NFOSIM_RX_MCAST,
+	NFOSIM_RX_OTHER,
 };
+
+/* "other": unicast to a secondary address of the master (a macvlan's),
+ * which the lower sees as PACKET_OTHERHOST.
+ */
+static const u8 nfosim_rx_other[ETH_ALEN] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x99 };
 
 /* Receive @count minimal frames of an experimental EtherType on @dev. */
 static int nfosim_rx(struct net_device *dev, u32 count,
@@ -665,7 +699,8 @@ static int nfosim_rx(struct net_device *dev, u32 count,
 	static const u8 mcast[ETH_ALEN] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
 	static const u8 src[ETH_ALEN] = { 0x02, 0x6e, 0x66, 0x6f, 0x00, 0x01 };
 	const u8 *dst = kind == NFOSIM_RX_BCAST ? dev->broadcast :
-			kind == NFOSIM_RX_MCAST ? mcast : dev->dev_addr;
+			kind == NFOSIM_RX_MCAST ? mcast :
+			kind == NFOSIM_RX_OTHER ? nfosim_rx_other : dev->dev_addr;
 	struct sk_buff *skb;
 	struct ethhdr *eth;
 	u32 i;
@@ -710,6 +745,8 @@ static ssize_t nfosim_rx_write(struct file *file, const char __user *ubuf,
 		kind = NFOSIM_RX_BCAST;
 	else if (!strcmp(how, "mcast"))
 		kind = NFOSIM_RX_MCAST;
+	else if (!strcmp(how, "other"))
+		kind = NFOSIM_RX_OTHER;
 	else if (strcmp(how, "ucast"))
 		return -EINVAL;
 
@@ -773,7 +810,8 @@ static ssize_t nfosim_add_primary_write(struct file *file,
 					loff_t *ppos)
 {
 	struct nfosim_group *grp = file->private_data;
-	bool share_parent = false;
+	enum nfosim_parent parent = nfosim_pci ? NFOSIM_PARENT_PCI :
+						 NFOSIM_PARENT_OWN;
 	char buf[NFOSIM_CMD_MAX], name[16];
 	struct nfosim_lower *l;
 	char *p = buf, *tok;
@@ -800,7 +838,7 @@ static ssize_t nfosim_add_primary_write(struct file *file,
 
 	mutex_lock(&nfosim_lock);
 	ether_addr_copy(l->mac, grp->standby.mac);
-	err = p ? nfosim_parse_opts(p, l, &share_parent) : 0;
+	err = p ? nfosim_parse_opts(p, l, &parent) : 0;
 	if (err)
 		goto unlock;
 	if (grp->dead) {
@@ -811,8 +849,10 @@ static ssize_t nfosim_add_primary_write(struct file *file,
 		err = -EEXIST;
 		goto unlock;
 	}
-	if (share_parent) {
+	if (parent == NFOSIM_PARENT_STANDBY) {
 		l->parent = grp->parent;
+	} else if (parent == NFOSIM_PARENT_PCI) {
+		l->parent = &nfosim_pci->dev;
 	} else {
 		l->parent = nfosim_parent_new(grp->id, id, false);
 		if (IS_ERR(l->parent)) {
@@ -1080,13 +1120,34 @@ static const struct file_operations nfosim_del_group_fops = {
 
 /* ---- module ------------------------------------------------------------- */
 
+static ssize_t nfosim_pci_parent_read(struct file *file, char __user *ubuf,
+				      size_t count, loff_t *ppos)
+{
+	char buf[32] = "\n";
+
+	if (nfosim_pci)
+		snprintf(buf, sizeof(buf), "%s\n", pci_name(nfosim_pci));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, strlen(buf));
+}
+
+static const struct file_operations nfosim_pci_parent_fops = {
+	.open = simple_open,
+	.read = nfosim_pci_parent_read,
+	.llseek = default_llseek,
+	.owner = THIS_MODULE,
+};
+
 static int __init nfosim_init(void)
 {
 	nfosim_root = root_device_register("nfosim");
 	if (IS_ERR(nfosim_root))
 		return PTR_ERR(nfosim_root);
+	/* QEMU's pci-testdev, Red Hat's vendor id. */
+	nfosim_pci = pci_get_device(0x1b36, 0x0005, NULL);
 
 	nfosim_ddir = debugfs_create_dir("nfosim", NULL);
+	debugfs_create_file("pci_parent", 0400, nfosim_ddir, NULL,
+			    &nfosim_pci_parent_fops);
 	debugfs_create_file("new_group", 0200, nfosim_ddir, NULL,
 			    &nfosim_new_group_fops);
 	debugfs_create_file("del_group", 0200, nfosim_ddir, NULL,
@@ -1110,6 +1171,7 @@ static void __exit nfosim_exit(void)
 	}
 	mutex_unlock(&nfosim_lock);
 	xa_destroy(&nfosim_groups);
+	pci_dev_put(nfosim_pci);
 	root_device_unregister(nfosim_root);
 }
 module_exit(nfosim_exit);

@@ -10,7 +10,8 @@ into failures:
 
   run_vm_ext.py [--kernel-dir DIR --kver KVER] [--ours-dir DIR]
                 [--add-module NAME=PATH.ko]... [--smp N] [--mem SIZE]
-                [--append ARGS] [--env NAME=VALUE]... [--debug-checks]
+                [--append ARGS] [--env NAME=VALUE]... [--device DEV]...
+                [--debug-checks]
                 [run_vm.py options...]
 
 --kernel-dir    a tree laid out like Debian's unpacked image: DIR/vmlinux
@@ -22,6 +23,8 @@ into failures:
 --add-module    copied into the module tree (kernel/drivers/net/) so that
                 the guest can modprobe it (nfosim)
 --env           exported to the guest's test scripts (via run.env)
+--device        one more QEMU -device; with --add-module nfosim=...,
+                pci-testdev is added (the PCI parent of nfosim's primaries)
 --debug-checks  panic_on_warn=1 in the guest, kmemleak baseline cleared
                 at boot and scanned by kmemleak.sh run last, and the console
                 scan extended to lockdep, RCU and ref_tracker reports
@@ -68,6 +71,7 @@ def parse(argv):
     ap.add_argument("--mem")
     ap.add_argument("--append", default="")
     ap.add_argument("--env", action="append", default=[])
+    ap.add_argument("--device", action="append", default=[])
     ap.add_argument("--debug-checks", action="store_true")
     ap.add_argument("-h", "--help", action="store_true")
     return ap.parse_known_args(argv)
@@ -117,6 +121,11 @@ def install(ext):
         if ext.append:
             append += " " + ext.append
         cmd[i] = append
+        devices = list(ext.device)
+        if any(m.partition("=")[0] == "nfosim" for m in ext.add_module):
+            devices.append("pci-testdev")
+        for d in devices:
+            cmd[i + 1:i + 1] = ["-device", d]
         # run.env is sourced by guest_init.sh before the tests run.
         with open(os.path.join(out, "run.env"), "a") as f:
             for kv in ext.env:
