@@ -96,7 +96,8 @@ for target; do
 		if grep -q 'C=2 specified, but .* not available or not up to date' \
 			"$log"; then
 			echo "kbuild: $NAME: SKIP sparse: the kernel's make" \
-				"rejects $(kroot_run sparse --version 2>&1)" >&2
+				"refuses sparse $(kroot_run sparse --version 2>&1)" \
+				"as too old for its headers" >&2
 			exit 4
 		fi
 		warnings_fail "$log"
