@@ -3,6 +3,8 @@
 # Top-level entry points. The modules themselves are described in Kbuild.
 #
 #   make                 build failover.ko and net_failover.ko (W=1)
+#   make kernels         the same for every kernel scripts/setup.sh
+#                        prepared (6.1, 6.12, 7.3), in .cache/build/<x.y>
 #   make lint            checkpatch --strict, sparse (C=2), kernel-doc
 #   make nopci           build a copy as for a kernel without CONFIG_PCI
 #   make tools           failoverctl, vf-steer-probe
@@ -21,7 +23,7 @@ SOURCES := net/core/failover.c drivers/net/net_failover.c \
 	   drivers/net/net_failover_trace.h include/uapi/linux/net_failover.h \
 	   include/net/failover.h include/net/net_failover.h
 
-.PHONY: all modules lint checkpatch sparse kerneldoc demo check clean setup \
+.PHONY: all modules kernels lint checkpatch sparse kerneldoc demo check clean setup \
 	tools docs nopci
 
 all: modules
@@ -32,9 +34,17 @@ setup:
 modules:
 	$(MAKE) -C $(KDIR) M=$(ROOT) W=1 modules
 
+kernels:
+	set -e; for k in $$($(ROOT)/scripts/kbuild.sh list); do \
+		$(ROOT)/scripts/kbuild.sh $$k modules; done
+
 checkpatch:
 	cd $(ROOT) && $(KSRC)/scripts/checkpatch.pl --strict --no-tree \
 		--ignore FILE_PATH_CHANGES -f $(SOURCES)
+	# The one file whose job is to test the kernel's version.
+	cd $(ROOT) && $(KSRC)/scripts/checkpatch.pl --strict --no-tree \
+		--ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		-f compat/failover_compat.h
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(ROOT) C=2 W=1 modules 2>&1 | tee $(ROOT)/.cache/sparse.log
@@ -54,7 +64,7 @@ lint: checkpatch sparse kerneldoc
 NOPCI := $(ROOT)/.cache/nopci
 nopci:
 	rm -rf $(NOPCI) && mkdir -p $(NOPCI)
-	cp -r $(ROOT)/Kbuild $(ROOT)/net $(ROOT)/drivers $(ROOT)/include $(NOPCI)/
+	cp -r $(ROOT)/Kbuild $(ROOT)/compat $(ROOT)/net $(ROOT)/drivers $(ROOT)/include $(NOPCI)/
 	find $(NOPCI) \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
 	echo '#undef CONFIG_PCI' > $(NOPCI)/nopci.h
 	$(MAKE) -C $(KDIR) M=$(NOPCI) W=1 KCFLAGS="-include $(NOPCI)/nopci.h" modules

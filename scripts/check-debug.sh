@@ -25,7 +25,7 @@ TESTDIR=$ROOT/tools/testing/selftests/net/failover
 # After the runner's default list: the bad-input and stress tests, last
 # (just before the leak scan) so that a splat in them, which ends the
 # run under panic_on_warn, does not hide the functional results.
-LAST="badinput sim_lifecycle sim_txqueues sim_stress stress_hotplug"
+LAST="badinput sim_lifecycle sim_txqueues sim_opslock sim_stress stress_hotplug"
 
 bash "$ROOT/scripts/build-debug-kernel.sh" >&2
 # shellcheck source=/dev/null

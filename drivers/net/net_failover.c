@@ -55,6 +55,7 @@
 #include <net/sch_generic.h>
 #include <uapi/linux/if_arp.h>
 #include <net/net_failover.h>
+#include "compat/failover_compat.h"
 /* The include set above is the stock driver's: the CRCs of the exported
  * symbols depend on which types the translation unit defines, and the
  * distribution's virtio_net.ko checks them. Anything more is hidden from
@@ -913,6 +914,7 @@ static void nfo_compute_mtu_range(struct net_device *dev)
 	}
 }
 
+/* Under the lower's instance lock (netdev_lock_ops()). */
 static int nfo_lower_set_mtu(struct net_failover_info *nfo,
 			     struct net_device *lower, unsigned int mtu)
 {
@@ -923,9 +925,49 @@ static int nfo_lower_set_mtu(struct net_failover_info *nfo,
 	if (lower->mtu == mtu)
 		return 0;
 	nfo->lower_mtu_change = true;
-	err = dev_set_mtu(lower, mtu);
+	err = netif_set_mtu(lower, mtu);
 	nfo->lower_mtu_change = false;
 	return err;
+}
+
+/* From the master's own ops, where no lower's instance lock is held. */
+static int nfo_lower_lock_set_mtu(struct net_failover_info *nfo,
+				  struct net_device *lower, unsigned int mtu)
+{
+	int err;
+
+	netdev_lock_ops(lower);
+	err = nfo_lower_set_mtu(nfo, lower, mtu);
+	netdev_unlock_ops(lower);
+	return err;
+}
+
+/* Under the lower's instance lock: LRO off on @lower when @dev has it off,
+ * so that computing @dev's features has nothing to turn off below it.
+ */
+static void nfo_lower_drop_lro(struct net_device *dev, struct net_device *lower)
+{
+	if ((dev->features & NETIF_F_LRO) || !(lower->features & NETIF_F_LRO))
+		return;
+	lower->wanted_features &= ~NETIF_F_LRO;
+	netdev_update_features(lower);
+}
+
+/* Not under the lower's instance lock: dev_set_*() take it. */
+static void nfo_lower_sync_flags(struct net_device *dev,
+				 struct nfo_lower *lower)
+{
+	bool promisc = dev->flags & IFF_PROMISC;
+	bool allmulti = dev->flags & IFF_ALLMULTI;
+
+	ASSERT_RTNL();
+
+	if (promisc != lower->promisc &&
+	    !dev_set_promiscuity(lower->dev, promisc ? 1 : -1))
+		lower->promisc = promisc;
+	if (allmulti != lower->allmulti &&
+	    !dev_set_allmulti(lower->dev, allmulti ? 1 : -1))
+		lower->allmulti = allmulti;
 }
 
 /* ---- net_device_ops ------------------------------------------------------ */
@@ -986,6 +1028,13 @@ static void nfo_open_work(struct work_struct *work)
 	struct net_device *dev = nfo->dev;
 
 	rtnl_lock();
+	/* Lowers that joined since: promiscuity and allmulti. */
+	if (dev->reg_state == NETREG_REGISTERED) {
+		if (nfo->standby.dev)
+			nfo_lower_sync_flags(dev, &nfo->standby);
+		if (nfo->primary.dev)
+			nfo_lower_sync_flags(dev, &nfo->primary);
+	}
 	if (dev->reg_state == NETREG_REGISTERED && netif_running(dev)) {
 		if (nfo->standby.dev && nfo->standby.needs_open)
 			nfo_open_lower(dev, &nfo->standby);
@@ -1006,7 +1055,7 @@ static int nfo_change_mtu(struct net_device *dev, int new_mtu)
 	ASSERT_RTNL();
 
 	if (standby) {
-		err = nfo_lower_set_mtu(nfo, standby, new_mtu);
+		err = nfo_lower_lock_set_mtu(nfo, standby, new_mtu);
 		if (err) {
 			netdev_err(dev, "standby %s refused MTU %d: %d\n",
 				   standby->name, new_mtu, err);
@@ -1014,12 +1063,12 @@ static int nfo_change_mtu(struct net_device *dev, int new_mtu)
 		}
 	}
 	if (primary) {
-		err = nfo_lower_set_mtu(nfo, primary, new_mtu);
+		err = nfo_lower_lock_set_mtu(nfo, primary, new_mtu);
 		if (err) {
 			netdev_err(dev, "primary %s refused MTU %d: %d\n",
 				   primary->name, new_mtu, err);
 			if (standby)
-				nfo_lower_set_mtu(nfo, standby, dev->mtu);
+				nfo_lower_lock_set_mtu(nfo, standby, dev->mtu);
 			return err;
 		}
 	}
@@ -1045,22 +1094,6 @@ static void nfo_set_rx_mode(struct net_device *dev)
 		dev_mc_sync_multiple(lower, dev);
 	}
 	rcu_read_unlock();
-}
-
-static void nfo_lower_sync_flags(struct net_device *dev,
-				 struct nfo_lower *lower)
-{
-	bool promisc = dev->flags & IFF_PROMISC;
-	bool allmulti = dev->flags & IFF_ALLMULTI;
-
-	ASSERT_RTNL();
-
-	if (promisc != lower->promisc &&
-	    !dev_set_promiscuity(lower->dev, promisc ? 1 : -1))
-		lower->promisc = promisc;
-	if (allmulti != lower->allmulti &&
-	    !dev_set_allmulti(lower->dev, allmulti ? 1 : -1))
-		lower->allmulti = allmulti;
 }
 
 static void nfo_change_rx_flags(struct net_device *dev, int change)
@@ -1157,8 +1190,7 @@ static void nfo_netpoll_cleanup(struct net_device *dev)
 }
 
 /* netconsole on the master: each lower gets a netpoll of its own. */
-static int nfo_netpoll_setup(struct net_device *dev,
-			     struct netpoll_info *npinfo)
+static int nfo_netpoll_setup(struct net_device *dev)
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 	int err;
@@ -1177,6 +1209,8 @@ static int nfo_netpoll_setup(struct net_device *dev,
 	}
 	return 0;
 }
+
+NETDEV_COMPAT_NETPOLL_SETUP(nfo_netpoll_setup);
 
 /* A lower that joins a master in use by netpoll; failure only costs
  * netconsole that lower.
@@ -1214,7 +1248,7 @@ static const struct net_device_ops nfo_netdev_ops = {
 	 * multi-tagged VLAN frames) costs no indirect call per frame.
 	 */
 #ifdef CONFIG_NET_POLL_CONTROLLER
-	.ndo_netpoll_setup	= nfo_netpoll_setup,
+	.ndo_netpoll_setup	= netdev_compat_netpoll_setup(nfo_netpoll_setup),
 	.ndo_netpoll_cleanup	= nfo_netpoll_cleanup,
 #endif
 };
@@ -1407,7 +1441,12 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	 * master.
 	 */
 	if (lower->flags & IFF_UP)
-		dev_close(lower);
+		netif_close(lower);
+	/* With LRO off on the master, the core turns it off on a lower
+	 * when the master's features are computed, taking the lower's
+	 * instance lock, which our caller holds: turn it off here.
+	 */
+	nfo_lower_drop_lro(dev, lower);
 
 	l->dev = lower;
 	l->activations = 0;
@@ -1426,7 +1465,9 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	dev_uc_sync_multiple(lower, dev);
 	dev_mc_sync_multiple(lower, dev);
 	netif_addr_unlock_bh(dev);
-	nfo_lower_sync_flags(dev, l);
+	/* Promiscuity and allmulti by the open work: a module can only set
+	 * them with dev_set_*(), which take the instance lock we are under.
+	 */
 
 	spin_lock(&nfo->stats_lock);
 	dev_get_stats(lower, &l->seen);
@@ -1447,8 +1488,7 @@ static int nfo_lower_register(struct net_device *lower, struct net_device *dev)
 	netdev_info(dev, "%s %s enslaved%s\n", nfo_role(nfo, l), lower->name,
 		    l->blocked ? " (marked unusable: blocked_ids)" : "");
 
-	if (l->needs_open)
-		schedule_work(&nfo->open_work);
+	schedule_work(&nfo->open_work);
 	return 0;
 }
 
@@ -1607,6 +1647,8 @@ static int nfo_netdev_event(struct notifier_block *nb, unsigned long event,
 		break;
 	}
 	case NETDEV_FEAT_CHANGE:
+		/* Under the lower's instance lock, if it has one. */
+		nfo_lower_drop_lro(dev, lower);
 		nfo_compute_features(dev);
 		break;
 	case NETDEV_NOTIFY_PEERS:
@@ -1991,9 +2033,9 @@ struct failover *net_failover_create(struct net_device *standby_dev)
 	dev->priv_flags |= IFF_FAILOVER | IFF_UNICAST_FLT | IFF_NO_QUEUE;
 	dev->priv_flags &= ~(IFF_XMIT_DST_RELEASE | IFF_TX_SKB_SHARING);
 	/* Transmit takes no lock of ours: the lowers have their own. */
-	dev->features |= NETIF_F_LLTX;
+	netdev_compat_set_lltx(dev);
 	/* The lowers belong to this namespace; so does the master. */
-	dev->features |= NETIF_F_NETNS_LOCAL;
+	netdev_compat_set_netns_immutable(dev);
 	dev->hw_features = NFO_VLAN_FEATURES | NETIF_F_HW_VLAN_CTAG_TX |
 			   NETIF_F_HW_VLAN_CTAG_RX | NETIF_F_HW_VLAN_CTAG_FILTER |
 			   NETIF_F_GSO_ENCAP_ALL;

@@ -36,24 +36,28 @@ TRACE_DEFINE_ENUM(NFO_REASON_MASTER_DOWN);
 TRACE_DEFINE_ENUM(NFO_REASON_PRIMARY_READY);
 TRACE_DEFINE_ENUM(NFO_REASON_CONFIG);
 
+/* Names in fixed IFNAMSIZ arrays, as the bridge's events keep them: the
+ * same code on every kernel (__assign_str() lost its source argument in
+ * 6.10).
+ */
 TRACE_EVENT(net_failover_lower,
 	    TP_PROTO(const struct net_device *dev,
 		     const struct net_device *lower, bool standby,
 		     bool joined),
 	    TP_ARGS(dev, lower, standby, joined),
-	    TP_STRUCT__entry(__string(dev, dev->name)
-			     __string(lower, lower->name)
+	    TP_STRUCT__entry(__array(char, dev, IFNAMSIZ)
+			     __array(char, lower, IFNAMSIZ)
 			     __field(int, lower_ifindex)
 			     __field(bool, standby)
 			     __field(bool, joined)),
-	    TP_fast_assign(__assign_str(dev, dev->name);
-			   __assign_str(lower, lower->name);
+	    TP_fast_assign(strscpy(__entry->dev, dev->name, IFNAMSIZ);
+			   strscpy(__entry->lower, lower->name, IFNAMSIZ);
 			   __entry->lower_ifindex = lower->ifindex;
 			   __entry->standby = standby;
 			   __entry->joined = joined;),
-	    TP_printk("dev=%s %s=%s ifindex=%d %s", __get_str(dev),
+	    TP_printk("dev=%s %s=%s ifindex=%d %s", __entry->dev,
 		      __entry->standby ? "standby" : "primary",
-		      __get_str(lower), __entry->lower_ifindex,
+		      __entry->lower, __entry->lower_ifindex,
 		      __entry->joined ? "registered" : "unregistered"));
 
 TRACE_EVENT(net_failover_active,
@@ -61,16 +65,18 @@ TRACE_EVENT(net_failover_active,
 		     const struct net_device *old,
 		     const struct net_device *new, int reason),
 	    TP_ARGS(dev, old, new, reason),
-	    TP_STRUCT__entry(__string(dev, dev->name)
-			     __string(old, old ? old->name : "none")
-			     __string(new, new ? new->name : "none")
+	    TP_STRUCT__entry(__array(char, dev, IFNAMSIZ)
+			     __array(char, old, IFNAMSIZ)
+			     __array(char, new, IFNAMSIZ)
 			     __field(int, reason)),
-	    TP_fast_assign(__assign_str(dev, dev->name);
-			   __assign_str(old, old ? old->name : "none");
-			   __assign_str(new, new ? new->name : "none");
+	    TP_fast_assign(strscpy(__entry->dev, dev->name, IFNAMSIZ);
+			   strscpy(__entry->old, old ? old->name : "none",
+				   IFNAMSIZ);
+			   strscpy(__entry->new, new ? new->name : "none",
+				   IFNAMSIZ);
 			   __entry->reason = reason;),
-	    TP_printk("dev=%s old=%s new=%s reason=%s", __get_str(dev),
-		      __get_str(old), __get_str(new),
+	    TP_printk("dev=%s old=%s new=%s reason=%s", __entry->dev,
+		      __entry->old, __entry->new,
 		      __print_symbolic(__entry->reason,
 				       { NFO_REASON_LOWER_REGISTER, "lower_register" },
 				       { NFO_REASON_LOWER_UNREGISTER, "lower_unregister" },

@@ -24,6 +24,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/if_vlan.h>
 #include <net/failover.h>
+#include "compat/failover_compat.h"
 
 /* Registered instances, hashed by the permanent MAC address of their upper
  * device, each bucket in registration order; protected by RTNL. Every
@@ -98,15 +99,18 @@ static struct failover *failover_find_for_enslaved(struct net_device *dev)
 
 static void failover_lower_set_flags(struct net_device *dev, bool on)
 {
-	/* IFF_SLAVE keeps IPv6 addrconf off the lower: on 6.1 nothing else
-	 * stops a lower that shares the upper's MAC from generating the same
-	 * link-local address and failing DAD against itself.
+	/* IFF_NO_ADDRCONF (IFF_SLAVE before 6.3) keeps IPv6 addrconf off
+	 * the lower: nothing else stops a lower that shares the upper's MAC
+	 * from generating the same link-local address and failing DAD
+	 * against itself.
 	 */
 	if (on) {
-		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK;
+		dev->priv_flags |= IFF_FAILOVER_SLAVE | IFF_NO_ADDRCONF |
+				   IFF_COMPAT_LIVE_RENAME_OK;
 		dev->flags |= IFF_SLAVE;
 	} else {
-		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_LIVE_RENAME_OK);
+		dev->priv_flags &= ~(IFF_FAILOVER_SLAVE | IFF_NO_ADDRCONF |
+				     IFF_COMPAT_LIVE_RENAME_OK);
 		dev->flags &= ~IFF_SLAVE;
 	}
 }
@@ -295,8 +299,12 @@ static void failover_adopt_existing(struct failover *failover)
 		if (dev == upper || netif_is_failover(dev) ||
 		    netif_is_failover_slave(dev) || dev->type != ARPHRD_ETHER)
 			continue;
-		if (ether_addr_equal(upper->perm_addr, dev->perm_addr))
-			failover_lower_attach(failover, dev);
+		if (!ether_addr_equal(upper->perm_addr, dev->perm_addr))
+			continue;
+		/* As at its NETDEV_REGISTER: under its instance lock. */
+		netdev_lock_ops(dev);
+		failover_lower_attach(failover, dev);
+		netdev_unlock_ops(dev);
 	}
 }
 

@@ -201,6 +201,18 @@ ft_sleep()
 	return 0
 }
 
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or later
+kernel_at_least()
+{
+	local v maj min
+
+	v=$(uname -r)
+	maj=${v%%.*}
+	v=${v#*.}
+	min=${v%%[!0-9]*}
+	[ "$maj" -gt "$1" ] || { [ "$maj" -eq "$1" ] && [ "$min" -ge "$2" ]; }
+}
+
 # busywait <timeout_ms> <cmd> [args...]: run cmd until it succeeds
 busywait()
 {

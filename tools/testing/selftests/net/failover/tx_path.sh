@@ -21,8 +21,10 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 # QEMU 7.2's e1000e does not deliver the link-change interrupt in MSI-X
 # mode (the guest never notices a QMP set_link); legacy interrupts do.
-FT_E1000E_OPTS="IntMode=1"
-PINGS=5
+# TX_PATH_E1000E_OPTS= (empty) keeps e1000e's default, TX_PATH_PINGS=N
+# sends N echoes per step instead of 5.
+FT_E1000E_OPTS=${TX_PATH_E1000E_OPTS-IntMode=1}
+PINGS=${TX_PATH_PINGS:-5}
 SLACK=3		# unrelated frames a lower may send meanwhile (IPv6 RS, MLD)
 FCTL=$FT_FCTL
 master=
@@ -62,7 +64,21 @@ measure()
 	S_TX=$(($(dev_stat "$standby" tx_packets) - stx))
 	S_RX=$(($(dev_stat "$standby" rx_packets) - srx))
 	ktap_info "replies $REPLIES/$PINGS; primary tx +$P_TX rx +$P_RX;" \
-		"standby tx +$S_TX rx +$S_RX"
+		"standby tx +$S_TX rx +$S_RX; in flight (BQL): standby" \
+		"$(bql_inflight "$standby") primary $(bql_inflight "$p")"
+}
+
+# bql_inflight DEV: bytes handed to DEV's driver and not yet completed
+# ("-" without BQL): frames a driver counts only at completion
+bql_inflight()
+{
+	local f n=0 v any=0
+
+	for f in /sys/class/net/"$1"/queues/tx-*/byte_queue_limits/inflight; do
+		[ -r "$f" ] || continue
+		read -r v < "$f" && n=$((n + v)) && any=1
+	done
+	[ "$any" = 1 ] && echo "$n" || echo -
 }
 
 # expect_primary_path / expect_standby_path: assert on the last measure

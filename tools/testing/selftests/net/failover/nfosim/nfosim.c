@@ -22,7 +22,8 @@
  *   ID/master             r   name of the group's failover master
  *   ID/add_primary        w   "PID [mac=MAC] [type=ARPHRD] [min_mtu=N]
  *                              [max_mtu=N] [mtu=N] [carrier=0|1]
- *                              [parent=pci|own|standby]"
+ *                              [parent=pci|own|standby]
+ *                              [ops_lock=0|1] [lro=0|1]"
  *   ID/del_primary        w   "PID"
  *   ID/standby/, ID/pPID/     one directory per lower:
  *     registered  rw  1: the netdev exists; 0: unregister it (1 again
@@ -38,6 +39,12 @@
  *                     ours), numbered SEQ, SEQ + 1, ... in their payload
  *                     (without SEQ: from a counter shared by all lowers,
  *                     so that every frame differs)
+ *     mtu_locked  r   ndo_change_mtu() calls made under the netdev's
+ *                     instance lock, and all of them: "LOCKED CALLS"
+ *
+ * ops_lock=1 asks the core for the instance lock around the netdev's ops
+ * and its REGISTER/UP/CHANGE/... notifiers (request_ops_lock, 6.15+), as
+ * mlx5 does; EOPNOTSUPP on older kernels. lro=1 gives the netdev LRO, on.
  *
  * Netdev names: the standby of group ID is nsbID, primary PID of group ID
  * is nprID_PID; the master gets the next ethN.
@@ -67,6 +74,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 #include <net/net_failover.h>
+#include "compat/failover_compat.h"
 
 #define NFOSIM_MIN_MTU		ETH_MIN_MTU
 #define NFOSIM_MAX_MTU		9000
@@ -92,6 +100,10 @@ struct nfosim_group;
  * @mtu: MTU at registration (0: 1500 within the range)
  * @carrier: carrier state given to the netdev
  * @fail_mtu: ndo_change_mtu() fails
+ * @ops_lock: the netdev asks for its instance lock around its ops
+ * @lro: the netdev has LRO, on
+ * @mtu_calls: ndo_change_mtu() calls
+ * @mtu_locked: those made under the instance lock
  * @standby: this is the group's standby
  * @own_parent: @parent is ours to unregister
  * @dead: deletion in progress; the debugfs files do nothing
@@ -110,6 +122,10 @@ struct nfosim_lower {
 	u32 mtu;
 	bool carrier;
 	bool fail_mtu;
+	bool ops_lock;
+	bool lro;
+	atomic_t mtu_calls;
+	atomic_t mtu_locked;
 	bool standby;
 	bool own_parent;
 	bool dead;
@@ -167,14 +183,13 @@ static int nfosim_change_mtu(struct net_device *dev, int new_mtu)
 {
 	struct nfosim_priv *priv = netdev_priv(dev);
 
+	atomic_inc(&priv->lower->mtu_calls);
+	if (netdev_compat_instance_locked(dev))
+		atomic_inc(&priv->lower->mtu_locked);
 	if (READ_ONCE(priv->lower->fail_mtu))
 		return -EBUSY;
 	dev->mtu = new_mtu;
 	return 0;
-}
-
-static void nfosim_set_rx_mode(struct net_device *dev)
-{
 }
 
 static int nfosim_vlan_vid(struct net_device *dev, __be16 proto, u16 vid)
@@ -185,7 +200,6 @@ static int nfosim_vlan_vid(struct net_device *dev, __be16 proto, u16 vid)
 static const struct net_device_ops nfosim_netdev_ops = {
 	.ndo_start_xmit		= nfosim_start_xmit,
 	.ndo_change_mtu		= nfosim_change_mtu,
-	.ndo_set_rx_mode	= nfosim_set_rx_mode,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 	.ndo_get_stats64	= dev_get_tstats64,
@@ -235,12 +249,13 @@ static void nfosim_netdev_free(struct net_device *dev)
 	free_netdev(dev);
 }
 
-/* Allocate the netdev of @l, not registered yet. */
+/* Allocate the netdev of @l, not registered yet; ERR_PTR() on failure. */
 static struct net_device *nfosim_netdev_alloc(struct nfosim_lower *l)
 {
 	struct nfosim_priv *priv;
 	struct net_device *dev;
 	char name[IFNAMSIZ];
+	int err;
 
 	if (l->standby)
 		snprintf(name, sizeof(name), "nsb%u", l->grp->id);
@@ -250,11 +265,22 @@ static struct net_device *nfosim_netdev_alloc(struct nfosim_lower *l)
 	dev = alloc_netdev_mqs(sizeof(*priv), name, NET_NAME_PREDICTABLE,
 			       nfosim_setup, NFOSIM_TX_QUEUES, 1);
 	if (!dev)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats) {
 		free_netdev(dev);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	}
+	if (l->ops_lock) {
+		err = netdev_compat_request_ops_lock(dev);
+		if (err) {
+			nfosim_netdev_free(dev);
+			return ERR_PTR(err);
+		}
+	}
+	if (l->lro) {
+		dev->hw_features |= NETIF_F_LRO;
+		dev->features |= NETIF_F_LRO;
 	}
 	priv = netdev_priv(dev);
 	priv->lower = l;
@@ -282,8 +308,8 @@ static int nfosim_lower_register(struct nfosim_lower *l)
 	if (l->netdev)
 		return 0;
 	dev = nfosim_netdev_alloc(l);
-	if (!dev)
-		return -ENOMEM;
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
 	err = register_netdev(dev);
 	if (err) {
 		nfosim_netdev_free(dev);
@@ -383,6 +409,10 @@ static int nfosim_parse_opts(char *p, struct nfosim_lower *l,
 			l->carrier = !!v;
 		else if (!strcmp(tok, "type") && v <= U16_MAX)
 			l->type = v;
+		else if (!strcmp(tok, "ops_lock"))
+			l->ops_lock = !!v;
+		else if (!strcmp(tok, "lro"))
+			l->lro = !!v;
 		else
 			return -EINVAL;
 	}
@@ -633,6 +663,26 @@ static const struct file_operations nfosim_ifindex_fops = {
 	.owner = THIS_MODULE,
 };
 
+static ssize_t nfosim_mtu_locked_read(struct file *file, char __user *ubuf,
+				      size_t count, loff_t *ppos)
+{
+	struct nfosim_lower *l = file->private_data;
+	char buf[32];
+	int len;
+
+	len = scnprintf(buf, sizeof(buf), "%d %d\n",
+			atomic_read(&l->mtu_locked),
+			atomic_read(&l->mtu_calls));
+	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+}
+
+static const struct file_operations nfosim_mtu_locked_fops = {
+	.open = simple_open,
+	.read = nfosim_mtu_locked_read,
+	.llseek = default_llseek,
+	.owner = THIS_MODULE,
+};
+
 enum nfosim_rx_kind {
 	NFOSIM_RX_UCAST,
 	NFOSIM_RX_BCAST,
@@ -744,6 +794,7 @@ static void nfosim_lower_debugfs(struct nfosim_lower *l, const char *name)
 	debugfs_create_file("ifname", 0400, d, l, &nfosim_ifname_fops);
 	debugfs_create_file("ifindex", 0400, d, l, &nfosim_ifindex_fops);
 	debugfs_create_file("rx", 0200, d, l, &nfosim_rx_fops);
+	debugfs_create_file("mtu_locked", 0400, d, l, &nfosim_mtu_locked_fops);
 }
 
 /* ---- primaries ------------------------------------------------------------ */
@@ -974,8 +1025,8 @@ static int nfosim_group_new(u32 id, const u8 *mac, char *opts)
 
 	/* As virtio_net does: the master first, then the standby. */
 	dev = nfosim_netdev_alloc(sb);
-	if (!dev) {
-		err = -ENOMEM;
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
 		goto unregister_parent;
 	}
 	grp->failover = net_failover_create(dev);
