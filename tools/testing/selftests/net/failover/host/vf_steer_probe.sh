@@ -383,7 +383,10 @@ for sig in TERM INT; do
 	esac
 	t="model: SIG$sig after '$at' exits $code with everything restored"
 	model_test "$t" || continue
-	SETTLE=1500 probe_model early --tx wire0 --mac 02:00:00:5e:00:44 \
+	# each state lasts SETTLE: long enough that the signal, sent once
+	# the state is seen (polling forks, slow on a loaded host), lands in
+	# it and not after the run has moved on or ended
+	SETTLE=6000 probe_model early --tx wire0 --mac 02:00:00:5e:00:44 \
 		--json > "$TMPD/sig.json" 2> "$TMPD/sig.err" &
 	pid=$!
 	bg_pids+=("$pid")
