@@ -71,33 +71,50 @@ rx_counts()
 	done
 }
 
-# rx_expect ID LOWER "KIND [SEQ]" PATH: N frames of KIND (numbered from
-# SEQ) received on LOWER are delivered through PATH (primary|standby), or
-# with PATH drop|dup stay on the lower (rx_nohandler) and count as
-# rx_drop_inactive or rx_drop_duplicate
-rx_expect()
+# rx_snap ID LOWER: the counters before an injection on LOWER (RX0)
+rx_snap()
 {
-	local id=$1 lower=$2 what=$3 want=$4 p d exp
-	local -A b=()
+	local p
+
+	rx_counts "$1"
+	declare -gA RX0=()
+	for p in primary standby drop dup; do RX0[$p]=${RX[$p]}; done
+	RX0[noh]=${NOH[$2]}
+}
+
+# rx_check ID LOWER WHAT COUNTER...: since rx_snap, each COUNTER (primary,
+# standby: delivered; drop, dup: not delivered) grew by N and the others
+# not at all; LOWER's rx_nohandler grew by N if frames were not delivered
+rx_check()
+{
+	local id=$1 lower=$2 what=$3 p d exp
+	shift 3
 
 	rx_counts "$id"
-	for p in primary standby drop dup; do b[$p]=${RX[$p]}; done
-	b[noh]=${NOH[$lower]}
-	sim_set "$id" "$lower" rx "$N $what"
-	check_err $? "cannot inject $what on $lower"
-	rx_counts "$id"
-	for p in primary standby drop dup; do
-		d=$((RX[$p] - b[$p]))
+	for p in primary standby drop dup noh; do
 		exp=0
-		[ "$p" = "$want" ] && exp=$N
+		case " $* " in
+		*" $p "*) exp=$N;;
+		*" drop "*|*" dup "*) [ "$p" = noh ] && exp=$N;;
+		esac
+		if [ "$p" = noh ]; then
+			d=$((NOH[$lower] - RX0[noh]))
+		else
+			d=$((RX[$p] - RX0[$p]))
+		fi
 		[ "$d" -eq "$exp" ] ||
-			check_err 1 "$what on $lower: $p +$d, want +$exp"
+			check_err 1 "$what: ${p/noh/$lower rx_nohandler} +$d, want +$exp"
 	done
-	d=$((NOH[$lower] - b[noh]))
-	exp=0
-	[ "$want" = drop ] || [ "$want" = dup ] && exp=$N
-	[ "$d" -eq "$exp" ] ||
-		check_err 1 "$what on $lower: its rx_nohandler +$d, want +$exp"
+}
+
+# rx_expect ID LOWER "KIND [SEQ]" COUNTER: N frames of KIND (numbered from
+# SEQ) received on LOWER go to COUNTER (see rx_check)
+rx_expect()
+{
+	rx_snap "$1" "$2"
+	sim_set "$1" "$2" rx "$N $3"
+	check_err $? "cannot inject $3 on $2"
+	rx_check "$1" "$2" "$3 on $2" "$4"
 }
 
 # rx_pair ID FIRST SECOND SEQ PATH: the same N frames (numbered from SEQ)
@@ -107,26 +124,10 @@ rx_expect()
 # SECOND's stay on it as duplicates
 rx_pair()
 {
-	local id=$1 first=$2 second=$3 seq=$4 want=$5 p d exp
-	local -A b=()
-
-	rx_counts "$id"
-	for p in primary standby drop dup; do b[$p]=${RX[$p]}; done
-	b[noh]=${NOH[$second]}
-	sim_set "$id" "$first" rx "$N ucast $seq" &&
-		sim_set "$id" "$second" rx "$N ucast $seq"
-	check_err $? "cannot inject frames $seq on $first and $second"
-	rx_counts "$id"
-	for p in primary standby drop dup; do
-		d=$((RX[$p] - b[$p]))
-		exp=0
-		[ "$p" = "$want" ] || [ "$p" = dup ] && exp=$N
-		[ "$d" -eq "$exp" ] ||
-			check_err 1 "frames $seq on $first, then $second: $p +$d, want +$exp"
-	done
-	d=$((NOH[$second] - b[noh]))
-	[ "$d" -eq "$N" ] ||
-		check_err 1 "frames $seq on $first, then $second: $second's rx_nohandler +$d, want +$N"
+	rx_snap "$1" "$3"
+	sim_set "$1" "$2" rx "$N ucast $4" && sim_set "$1" "$3" rx "$N ucast $4"
+	check_err $? "cannot inject frames $4 on $2 and $3"
+	rx_check "$1" "$3" "frames $4 on $2, then $3" "$5" dup
 }
 
 # switches_above M N: path_switches of master M is above N
