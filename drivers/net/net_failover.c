@@ -1028,20 +1028,21 @@ static void nfo_open_work(struct work_struct *work)
 	struct net_device *dev = nfo->dev;
 
 	rtnl_lock();
+	if (dev->reg_state != NETREG_REGISTERED)
+		goto unlock;
 	/* Lowers that joined since: promiscuity and allmulti. */
-	if (dev->reg_state == NETREG_REGISTERED) {
-		if (nfo->standby.dev)
-			nfo_lower_sync_flags(dev, &nfo->standby);
-		if (nfo->primary.dev)
-			nfo_lower_sync_flags(dev, &nfo->primary);
-	}
-	if (dev->reg_state == NETREG_REGISTERED && netif_running(dev)) {
+	if (nfo->standby.dev)
+		nfo_lower_sync_flags(dev, &nfo->standby);
+	if (nfo->primary.dev)
+		nfo_lower_sync_flags(dev, &nfo->primary);
+	if (netif_running(dev)) {
 		if (nfo->standby.dev && nfo->standby.needs_open)
 			nfo_open_lower(dev, &nfo->standby);
 		if (nfo->primary.dev && nfo->primary.needs_open)
 			nfo_open_lower(dev, &nfo->primary);
 		nfo_update_active(dev, NFO_REASON_LINK_CHANGE);
 	}
+unlock:
 	rtnl_unlock();
 }
 
