@@ -169,11 +169,12 @@ if [ -z "$(find "$D13/apt/lists" -name '*trixie-backports*Packages' \
 fi
 
 ROOTFS=$D13/root
-if [ ! -f "$ROOTFS/.done" ]; then
-	echo "setup: debootstrap trixie (gcc-14, sparse) into $ROOTFS"
+# pahole (dwarves): Debian 13's headers generate BTF for modules
+if [ ! -f "$ROOTFS/.done" ] || [ ! -x "$ROOTFS/usr/bin/pahole" ]; then
+	echo "setup: debootstrap trixie (gcc-14, sparse, pahole) into $ROOTFS"
 	rm -rf "$ROOTFS" "$ROOTFS.tmp"
 	debootstrap --variant=minbase \
-		--include=gcc-14,make,libc6-dev,libelf-dev,bc,flex,bison,kmod,sparse,xz-utils \
+		--include=gcc-14,make,libc6-dev,libelf-dev,bc,flex,bison,kmod,sparse,xz-utils,dwarves \
 		trixie "$ROOTFS.tmp" "$MIRROR" > "$D13/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$D13/debootstrap.log" >&2; exit 1; }
 	mv "$ROOTFS.tmp" "$ROOTFS"
