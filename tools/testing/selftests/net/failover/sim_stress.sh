@@ -398,6 +398,9 @@ stress_settle()
 		ip link set dev "$m" promisc off allmulticast off
 		ip link del "v$g" 2> /dev/null
 		ip link set dev "$m" mtu 1500 || check_err 1 "$m refuses MTU 1500"
+		# w_master's settings back to the defaults
+		"$FCTL" set "$m" force-standby off holddown 0 peer-notify 1 ||
+			check_err 1 "failoverctl set $m failed"
 		sim_up "$g"
 		find_primary "$g"
 		if [ -z "$P" ]; then
@@ -415,6 +418,9 @@ stress_settle()
 		if [ -z "$p" ]; then
 			check_err 1 "group $g: no primary enslaved after settling"
 		else
+			sim_d "$g" "$p"
+			"$FCTL" set-lower "$SIM_D" blocked off ||
+				check_err 1 "failoverctl set-lower $SIM_D blocked off failed"
 			sim_check_group "$g" standby "$p"
 			sim_d "$g" "$other"
 			has_upper "$SIM_D" &&
