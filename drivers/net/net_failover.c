@@ -286,6 +286,14 @@ static __always_inline bool nfo_lower_ready(const struct net_device *lower)
 			 BIT(__LINK_STATE_NOCARRIER))) == BIT(__LINK_STATE_START);
 }
 
+/* The path of a lower a datapath reader holds (under RCU or RCU-bh). */
+static __always_inline enum nfo_path nfo_path_of(struct net_failover_info *nfo,
+						 const struct net_device *lower)
+{
+	return lower == rcu_access_pointer(nfo->primary_dev) ?
+	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+}
+
 static bool nfo_is_standby(const struct net_device *lower,
 			   const struct net_device *dev)
 {
@@ -361,9 +369,9 @@ static noinline netdev_tx_t nfo_netpoll_xmit(struct net_device *dev,
 {
 	struct net_failover_info *nfo = netdev_priv(dev);
 	struct nfo_pcpu_stats *pcpu = this_cpu_ptr(nfo->pcpu);
-	bool primary = lower == rcu_access_pointer(nfo->primary_dev);
-	struct nfo_lower *l = primary ? &nfo->primary : &nfo->standby;
-	enum nfo_path path = primary ? NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	enum nfo_path path = nfo_path_of(nfo, lower);
+	struct nfo_lower *l = path == NFO_PATH_PRIMARY ? &nfo->primary :
+							  &nfo->standby;
 	struct netpoll *np = READ_ONCE(l->np);
 
 	if (unlikely(!np)) {
@@ -411,8 +419,7 @@ static netdev_tx_t nfo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (unlikely(netpoll_tx_running(dev)))
 		return nfo_netpoll_xmit(dev, lower, skb);
 
-	path = lower == rcu_access_pointer(nfo->primary_dev) ?
-	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	path = nfo_path_of(nfo, lower);
 	nfo_count(nfo, &pcpu->tx_packets[path], &pcpu->tx_bytes[path],
 		  skb->len);
 	/* queue_mapping is 0 (nfo_select_queue()): the lower picks its own. */
@@ -498,8 +505,8 @@ static noinline bool nfo_dedup_seen(struct nfo_dedup *d, struct sk_buff *skb,
  * it in rx_nohandler, as the stock driver leaves the standby's frames.
  * Multicast and broadcast (by destination address) are taken from the
  * active lower only: a host that floods them sends it its own copy. With
- * no active lower (the master is down or has no usable lower), the
- * inactive lower is whichever it is.
+ * no active lower (the master is down or has no usable lower), both
+ * lowers' frames are delivered, second copies excepted while armed.
  */
 static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 {
@@ -510,8 +517,7 @@ static rx_handler_result_t nfo_handle_frame(struct sk_buff **pskb)
 	struct net_device *active;
 	enum nfo_path path;
 
-	path = skb->dev == rcu_access_pointer(nfo->primary_dev) ?
-	       NFO_PATH_PRIMARY : NFO_PATH_STANDBY;
+	path = nfo_path_of(nfo, skb->dev);
 	active = rcu_dereference(nfo->active_dev);
 	if (unlikely(active && active != skb->dev)) {
 		nfo_dedup_arm(&nfo->dedup);
