@@ -14,6 +14,7 @@ ALL_TESTS="
 	renames
 	netns_moves
 	duplicate_mac_groups
+	pci_unbind
 	module_unload
 "
 
@@ -303,6 +304,48 @@ duplicate_mac_groups()
 	sim_del 11
 	sim_del 10
 	log_test "two groups with one MAC: each master keeps its own standby"
+}
+
+# The PCI driver of a primary starts to unbind: the master leaves the
+# primary before the driver's remove() runs (BUS_NOTIFY_UNBIND_DRIVER),
+# and takes it back when the driver is gone but the netdev stayed
+# (BUS_NOTIFY_UNBOUND_DRIVER). nfosim's primaries hang below QEMU's
+# pci-testdev; binding pci-stub to it and unbinding gives the bus events
+# while the netdev stays up with carrier, so only the bus notifier can
+# move the traffic. Kills: unbind-hook-off (the notifier ignores the
+# unbind; NETDEV_GOING_DOWN never comes).
+pci_unbind()
+{
+	local bdf m p sw0 sb0 sw1 sb1 dev=/sys/bus/pci/devices drv=/sys/bus/pci/drivers
+
+	bdf=$(< "$NFOSIM/pci_parent")
+	new_group_up 12
+	check_err $? "group 12 not formed with p1 active"
+	m=$SIM_M p=$(sim_dev 12 p1)
+	modprobe pci-stub
+	check_err $? "cannot load pci-stub"
+	if [ -e "$dev/$bdf/driver" ]; then
+		check_err 1 "$bdf already has a driver: $(readlink "$dev/$bdf/driver")"
+	else
+		echo pci-stub > "$dev/$bdf/driver_override" &&
+			echo "$bdf" > "$drv/pci-stub/bind"
+		check_err $? "cannot bind pci-stub to $bdf"
+	fi
+	defer sh -c "echo > $dev/$bdf/driver_override"
+	sw0=$(ethtool_stat "$m" path_switches)
+	sb0=$(ethtool_stat "$m" standby_activations)
+	echo "$bdf" > "$drv/pci-stub/unbind"
+	check_err $? "cannot unbind pci-stub from $bdf"
+	sim_wait_active 12 p1 ||
+		check_err 1 "after the unbind transmit on $SIM_ACTIVE, want p1"
+	sw1=$(ethtool_stat "$m" path_switches)
+	sb1=$(ethtool_stat "$m" standby_activations)
+	[ $((sb1 - sb0)) -eq 1 ] && [ $((sw1 - sw0)) -eq 2 ]
+	check_err $? "unbind of $bdf: standby activations $sb0 -> $sb1, switches $sw0 -> $sw1 (want +1, +2)"
+	dev_is_up "$p" && dev_carrier "$p"
+	check_err $? "$p went down: the switch did not come from the unbind alone"
+	sim_del 12
+	log_test "PCI unbind of a primary's parent: primary left before remove(), taken back after"
 }
 
 module_unload()
