@@ -229,6 +229,12 @@ if ! make -C "$KDIR" M="$FT/nfosim" modules > "$WORK/nfosim.build.log" 2>&1 ||
 	exit 2
 fi
 
+# failoverctl, which the netlink and knobs tests use (without it they skip)
+if ! make -C "$ROOT/tools/net/failover" > "$WORK/tools.build.log" 2>&1; then
+	echo "mutants: the tools do not build ($WORK/tools.build.log)"
+	exit 2
+fi
+
 # The guest runs the mutations need
 declare -A specs=()
 for m in "${muts[@]}"; do

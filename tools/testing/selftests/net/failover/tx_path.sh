@@ -251,9 +251,10 @@ pktgen_run()
 	check_err $? "$mode $opt: no tx_primary_packets from ethtool -S $master"
 	echo start > "$PG/pgctrl"
 	sent=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$PG/$master")
-	# e1000e counts a frame when its transmit completes, shortly after
-	# pktgen is done: wait for the count rather than read it at once.
-	busywait 2000 primary_sent_since "$ptx"
+	# e1000e counts a frame when its transmit completes, after pktgen is
+	# done (seconds later on a loaded TCG host): wait for the count
+	# rather than read it at once. The wait ends as soon as it is there.
+	busywait 20000 primary_sent_since "$ptx"
 	ptx=$(($(dev_stat "$primary" tx_packets) - ptx))
 	mtx=$(ethtool_stat "$master" tx_primary_packets)
 	ktap_info "$mode $opt: pktgen sent $sent; master's primary path" \
