@@ -479,8 +479,10 @@ for sig in TERM INT; do
 	# a loaded host can take long to get there
 	wait_event "$at" 60 ||
 		{ res=1; info "the probe never reached '$at' within 60 s"; }
-	# the probe is a child of this subshell ("ip netns exec" execs it)
-	ppid=$(pgrep -P "$pid" -x vf-steer-probe || echo "$pid")
+	# the probe is the one child of this subshell ("ip netns exec"
+	# execs it), whatever its name ($VSP_PROBE)
+	ppid=$(pgrep -P "$pid" | head -n 1)
+	ppid=${ppid:-$pid}
 	kill -"$sig" "$ppid"
 	if [ -n "$hold" ]; then
 		sleep 1
