@@ -412,6 +412,10 @@ if model_test "$t"; then
 			res=1
 	done
 	[ "$(jstate "$TMPD/early.json" unbound vf_netdev)" = null ] || res=1
+	# the probe keeps the VF netdev down before 'up': nothing on it
+	for s in assigned bound-down; do
+		[ "$(jstate "$TMPD/early.json" "$s" vf_rx)" = 0 ] || res=1
+	done
 	[ "$(jstate "$TMPD/early.json" up vf_rx)" = $COUNT ] || res=1
 	info "$(jq -c '[.states[] | [.state, .pf_rx, .vf_rx]]' "$TMPD/early.json")"
 	ktap_result $res "$t"
