@@ -14,7 +14,7 @@
  * bound with the link down, up. Every setting it changes is restored, also
  * on SIGINT/SIGTERM/SIGHUP.
  *
- * Raw rtnetlink, no library. Model mode (--model-hook) replaces only the
+ * rtnetlink through libnl-3. Model mode (--model-hook) replaces only the
  * VF configuration steps (netlink VF MAC, sysfs bind/unbind) by a command,
  * so that tests can run the unchanged capture and verdict code against a
  * software switch.
@@ -32,6 +32,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -184,8 +187,7 @@ static struct undo {
 
 static volatile sig_atomic_t g_stop;
 static bool g_cleaning, g_cleaned;
-static int nl_fd = -1;
-static unsigned int nl_seq;
+static struct nl_sock *nl_sk;
 static char nl_extack[256];
 static char restore_err[MAX_ERRS][256];
 static int n_restore_err;
@@ -415,205 +417,163 @@ static int link_base(const char *path, char *out, size_t len)
 
 /* ------------------------------------------------------------ netlink */
 
-#define NLBUF 4096
-
-union nlreq {
-	struct nlmsghdr n;
-	char buf[NLBUF];
-};
-
-static struct rtattr *nla_put(struct nlmsghdr *n, int type, const void *data,
-			      size_t len)
+static void nl_put(struct nl_msg *msg, int type, size_t len, const void *data)
 {
-	size_t need = NLMSG_ALIGN(n->nlmsg_len) + RTA_SPACE(len);
-	struct rtattr *rta;
-
-	if (need > NLBUF)
+	if (nla_put(msg, type, len, data) < 0)
 		fail(EX_SYSTEM, "internal: netlink request too long");
-	rta = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	n->nlmsg_len = need;
-	return rta;
 }
 
-static void nla_nest_end(struct nlmsghdr *n, struct rtattr *nest)
+static struct nlattr *nl_nest(struct nl_msg *msg, int type)
 {
-	nest->rta_len = (char *)n + NLMSG_ALIGN(n->nlmsg_len) - (char *)nest;
+	struct nlattr *nest = nla_nest_start(msg, type);
+
+	if (!nest)
+		fail(EX_SYSTEM, "internal: netlink request too long");
+	return nest;
 }
 
-static struct ifinfomsg *link_req(union nlreq *r, int type, int flags,
-				  int ifindex)
+static struct nl_msg *link_msg(int type, int ifindex, unsigned int change,
+			       unsigned int flags)
 {
-	struct ifinfomsg *ifi;
+	struct ifinfomsg ifi = {
+		.ifi_family = AF_UNSPEC, .ifi_index = ifindex,
+		.ifi_change = change, .ifi_flags = flags,
+	};
+	struct nl_msg *msg = nlmsg_alloc_simple(type, 0);
 
-	memset(r, 0, sizeof(*r));
-	r->n.nlmsg_len = NLMSG_LENGTH(sizeof(*ifi));
-	r->n.nlmsg_type = type;
-	r->n.nlmsg_flags = NLM_F_REQUEST | flags;
-	ifi = NLMSG_DATA(&r->n);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	return ifi;
+	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
+		fail(EX_SYSTEM, "out of memory");
+	return msg;
 }
 
-static void parse_extack(struct nlmsghdr *h)
+/* A refused request: keep its errno (in @arg) and extack message. */
+static int nl_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 {
-	struct nlmsgerr *e = NLMSG_DATA(h);
-	struct rtattr *a;
-	size_t off;
-	int rem;
+	struct nlmsghdr *h = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
 
+	(void)who;
+	*(int *)arg = e->error;
 	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	off = sizeof(*e);
+		return NL_STOP;
 	if (!(h->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(e->msg);
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
 	off = NLMSG_ALIGN(off);
-	if (NLMSG_LENGTH(off) > h->nlmsg_len)
-		return;
-	rem = h->nlmsg_len - NLMSG_LENGTH(off);
-	for (a = (struct rtattr *)((char *)e + off); RTA_OK(a, rem);
-	     a = RTA_NEXT(a, rem))
-		if (a->rta_type == NLMSGERR_ATTR_MSG)
-			copy_str(nl_extack, (char *)RTA_DATA(a), sizeof(nl_extack));
+	if (off < (size_t)nlmsg_datalen(h) &&
+	    !nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+		       nlmsg_datalen(h) - off, NULL) && tb[NLMSGERR_ATTR_MSG])
+		nla_strlcpy(nl_extack, tb[NLMSGERR_ATTR_MSG], sizeof(nl_extack));
+	return NL_STOP;
+}
+
+static int nl_ack_cb(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(bool *)arg = true;
+	return NL_STOP;
+}
+
+static int nl_reply_cb(struct nl_msg *msg, void *arg)
+{
+	struct nl_msg **reply = arg;
+
+	if (!*reply) {
+		nlmsg_get(msg);
+		*reply = msg;
+	}
+	return NL_OK;
 }
 
 /*
- * Send @n and wait for its answer: 0 or -errno (the extack message, if
- * any, in nl_extack). A reply other than an error is returned in *@reply
- * (malloc'ed) when @reply is given.
+ * Send @msg (and free it), wait for the kernel's ACK: 0 or -errno (the
+ * extack message, if any, in nl_extack). The answer to a request is
+ * returned in *@reply (nlmsg_free() it) when @reply is given.
  */
-static int nl_talk(struct nlmsghdr *n, struct nlmsghdr **reply)
+static int nl_talk(struct nl_msg *msg, struct nl_msg **reply)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	unsigned int seq = ++nl_seq;
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	bool done = false;
+	int kerr = 0, err;
 
 	nl_extack[0] = 0;
 	if (reply)
 		*reply = NULL;
-	n->nlmsg_seq = seq;
-	if (sendto(nl_fd, n, n->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0)
-		return -errno;
-	for (;;) {
-		struct nlmsghdr *h;
-		ssize_t len;
-		char *buf;
-		int rem;
-
-		len = recv(nl_fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf = malloc(len > 0 ? len : 1);
-		if (!buf)
-			return -ENOMEM;
-		len = recv(nl_fd, buf, len, 0);
-		if (len < 0) {
-			free(buf);
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		rem = len;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)rem);
-		     h = NLMSG_NEXT(h, rem)) {
-			if (h->nlmsg_seq != seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-				int err = e->error;
-
-				if (err)
-					parse_extack(h);
-				free(buf);
-				return err;
-			}
-			if (reply) {
-				*reply = malloc(h->nlmsg_len);
-				if (!*reply) {
-					free(buf);
-					return -ENOMEM;
-				}
-				memcpy(*reply, h, h->nlmsg_len);
-			}
-			free(buf);
-			return 0;
-		}
-		free(buf);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
 	}
+	nl_cb_err(cb, NL_CB_CUSTOM, nl_error_cb, &kerr);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, nl_ack_cb, &done);
+	if (reply)
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nl_reply_cb, reply);
+	errno = 0;
+	err = nl_send_auto(nl_sk, msg);
+	while (err >= 0 && !done)
+		err = nl_recvmsgs(nl_sk, cb);
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	if (err >= 0)
+		return 0;
+	if (reply) {
+		nlmsg_free(*reply);
+		*reply = NULL;
+	}
+	/* The kernel's errno, or that of the socket call, or the protocol. */
+	return kerr ? kerr : err == -NLE_NOMEM ? -ENOMEM : -(errno ? : EPROTO);
 }
 
-static void parse_vf(struct rtattr *vi, struct vfinfo *v, int *idx)
+static void parse_vf(struct nlattr *vi, struct vfinfo *v, int *idx)
 {
-	int rem = RTA_PAYLOAD(vi);
-	struct rtattr *a;
+	static struct nla_policy pol[IFLA_VF_MAX + 1] = {
+		[IFLA_VF_MAC] = { .minlen = sizeof(struct ifla_vf_mac) },
+		[IFLA_VF_VLAN] = { .minlen = sizeof(struct ifla_vf_vlan) },
+		[IFLA_VF_VLAN_LIST] = { .type = NLA_NESTED },
+		[IFLA_VF_LINK_STATE] = {
+			.minlen = sizeof(struct ifla_vf_link_state) },
+		[IFLA_VF_STATS] = { .type = NLA_NESTED },
+	};
+	struct nlattr *tb[IFLA_VF_MAX + 1], *st[IFLA_VF_STATS_MAX + 1], *a;
 
 	memset(v, 0, sizeof(*v));
+	v->proto = ETH_P_8021Q;
 	*idx = -1;
-	for (a = RTA_DATA(vi); RTA_OK(a, rem); a = RTA_NEXT(a, rem)) {
-		switch (a->rta_type & NLA_TYPE_MASK) {
-		case IFLA_VF_MAC: {
-			struct ifla_vf_mac *m = RTA_DATA(a);
+	if (nla_parse_nested(tb, IFLA_VF_MAX, vi, pol) < 0)
+		return;
+	if (tb[IFLA_VF_MAC]) {
+		struct ifla_vf_mac *m = nla_data(tb[IFLA_VF_MAC]);
 
-			*idx = m->vf;
-			memcpy(v->mac, m->mac, ETH_ALEN);
-			break;
-		}
-		case IFLA_VF_VLAN: {
-			struct ifla_vf_vlan *vl = RTA_DATA(a);
-
-			if (!v->has_vlan_list) {
-				v->vlan = vl->vlan;
-				v->qos = vl->qos;
-				v->proto = ETH_P_8021Q;
-			}
-			break;
-		}
-		case IFLA_VF_VLAN_LIST: {
-			struct rtattr *l = RTA_DATA(a);
-			int r2 = RTA_PAYLOAD(a);
-
-			if (RTA_OK(l, r2) &&
-			    RTA_PAYLOAD(l) >= sizeof(struct ifla_vf_vlan_info)) {
-				struct ifla_vf_vlan_info *vi2 = RTA_DATA(l);
-
-				v->vlan = vi2->vlan;
-				v->qos = vi2->qos;
-				v->proto = ntohs(vi2->vlan_proto);
-				v->has_vlan_list = true;
-			}
-			break;
-		}
-		case IFLA_VF_LINK_STATE: {
-			struct ifla_vf_link_state *ls = RTA_DATA(a);
-
-			v->linkstate = ls->link_state;
-			v->has_linkstate = true;
-			break;
-		}
-		case IFLA_VF_STATS: {
-			struct rtattr *s;
-			int r2 = RTA_PAYLOAD(a);
-
-			for (s = RTA_DATA(a); RTA_OK(s, r2);
-			     s = RTA_NEXT(s, r2))
-				if (s->rta_type == IFLA_VF_STATS_RX_PACKETS &&
-				    RTA_PAYLOAD(s) >= 8) {
-					memcpy(&v->rx_packets, RTA_DATA(s), 8);
-					v->has_stats = true;
-				}
-			break;
-		}
-		}
+		*idx = m->vf;
+		memcpy(v->mac, m->mac, ETH_ALEN);
 	}
-	if (!v->proto)
-		v->proto = ETH_P_8021Q;
+	a = tb[IFLA_VF_VLAN_LIST] ? nla_data(tb[IFLA_VF_VLAN_LIST]) : NULL;
+	if (a && nla_ok(a, nla_len(tb[IFLA_VF_VLAN_LIST])) &&
+	    nla_len(a) >= (int)sizeof(struct ifla_vf_vlan_info)) {
+		struct ifla_vf_vlan_info *vl = nla_data(a);
+
+		v->vlan = vl->vlan;
+		v->qos = vl->qos;
+		v->proto = ntohs(vl->vlan_proto) ? : ETH_P_8021Q;
+		v->has_vlan_list = true;
+	} else if (tb[IFLA_VF_VLAN]) {
+		struct ifla_vf_vlan *vl = nla_data(tb[IFLA_VF_VLAN]);
+
+		v->vlan = vl->vlan;
+		v->qos = vl->qos;
+	}
+	if (tb[IFLA_VF_LINK_STATE]) {
+		struct ifla_vf_link_state *ls = nla_data(tb[IFLA_VF_LINK_STATE]);
+
+		v->linkstate = ls->link_state;
+		v->has_linkstate = true;
+	}
+	if (tb[IFLA_VF_STATS] &&
+	    !nla_parse_nested(st, IFLA_VF_STATS_MAX, tb[IFLA_VF_STATS], NULL) &&
+	    st[IFLA_VF_STATS_RX_PACKETS] &&
+	    nla_len(st[IFLA_VF_STATS_RX_PACKETS]) >= 8) {
+		v->rx_packets = nla_get_u64(st[IFLA_VF_STATS_RX_PACKETS]);
+		v->has_stats = true;
+	}
 	v->found = *idx >= 0;
 }
 
@@ -621,67 +581,56 @@ static void parse_vf(struct rtattr *vi, struct vfinfo *v, int *idx)
 static int get_link(int ifindex, int vf, const unsigned char *find,
 		    struct linkinfo *li)
 {
-	unsigned int mask = RTEXT_FILTER_VF;
-	struct nlmsghdr *reply;
-	struct ifinfomsg *ifi;
-	struct rtattr *a;
-	union nlreq r;
+	static struct nla_policy pol[IFLA_MAX + 1] = {
+		[IFLA_PROMISCUITY] = { .type = NLA_U32 },
+		[IFLA_NUM_VF] = { .type = NLA_U32 },
+		[IFLA_VFINFO_LIST] = { .type = NLA_NESTED },
+	};
+	struct nlattr *tb[IFLA_MAX + 1], *vi;
+	struct nl_msg *msg, *reply;
+	struct nlmsghdr *h;
 	int err, rem;
 
 	memset(li, 0, sizeof(*li));
 	li->num_vf = -1;
 	li->mac_vf = -1;
-	link_req(&r, RTM_GETLINK, 0, ifindex);
-	nla_put(&r.n, IFLA_EXT_MASK, &mask, sizeof(mask));
-	err = nl_talk(&r.n, &reply);
+	msg = link_msg(RTM_GETLINK, ifindex, 0, 0);
+	if (nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0)
+		fail(EX_SYSTEM, "internal: netlink request too long");
+	err = nl_talk(msg, &reply);
 	if (err)
 		return err;
-	if (!reply || reply->nlmsg_type != RTM_NEWLINK) {
-		free(reply);
+	h = reply ? nlmsg_hdr(reply) : NULL;
+	if (!h || h->nlmsg_type != RTM_NEWLINK ||
+	    nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, pol) < 0) {
+		nlmsg_free(reply);
 		return -EPROTO;
 	}
-	ifi = NLMSG_DATA(reply);
-	li->flags = ifi->ifi_flags;
-	rem = IFLA_PAYLOAD(reply);
-	for (a = IFLA_RTA(ifi); RTA_OK(a, rem); a = RTA_NEXT(a, rem)) {
-		switch (a->rta_type) {
-		case IFLA_ADDRESS:
-			if (RTA_PAYLOAD(a) == ETH_ALEN) {
-				memcpy(li->addr, RTA_DATA(a), ETH_ALEN);
-				li->has_addr = true;
-			}
-			break;
-		case IFLA_PROMISCUITY:
-			li->promiscuity = *(unsigned int *)RTA_DATA(a);
-			break;
-		case IFLA_NUM_VF:
-			li->num_vf = *(unsigned int *)RTA_DATA(a);
-			break;
-		case IFLA_VFINFO_LIST: {
-			int r2 = RTA_PAYLOAD(a);
-			struct rtattr *vi;
+	li->flags = ((struct ifinfomsg *)nlmsg_data(h))->ifi_flags;
+	if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == ETH_ALEN) {
+		memcpy(li->addr, nla_data(tb[IFLA_ADDRESS]), ETH_ALEN);
+		li->has_addr = true;
+	}
+	if (tb[IFLA_PROMISCUITY])
+		li->promiscuity = nla_get_u32(tb[IFLA_PROMISCUITY]);
+	if (tb[IFLA_NUM_VF])
+		li->num_vf = nla_get_u32(tb[IFLA_NUM_VF]);
+	li->has_vflist = tb[IFLA_VFINFO_LIST];
+	if (li->has_vflist) {
+		nla_for_each_nested(vi, tb[IFLA_VFINFO_LIST], rem) {
+			struct vfinfo v;
+			int idx;
 
-			li->has_vflist = true;
-			for (vi = RTA_DATA(a); RTA_OK(vi, r2);
-			     vi = RTA_NEXT(vi, r2)) {
-				struct vfinfo v;
-				int idx;
-
-				if ((vi->rta_type & NLA_TYPE_MASK) !=
-				    IFLA_VF_INFO)
-					continue;
-				parse_vf(vi, &v, &idx);
-				if (idx >= 0 && idx == vf)
-					li->vf = v;
-				if (find && idx >= 0 &&
-				    !memcmp(v.mac, find, ETH_ALEN))
-					li->mac_vf = idx;
-			}
-			break;
-		}
+			if (nla_type(vi) != IFLA_VF_INFO)
+				continue;
+			parse_vf(vi, &v, &idx);
+			if (idx >= 0 && idx == vf)
+				li->vf = v;
+			if (find && idx >= 0 && !memcmp(v.mac, find, ETH_ALEN))
+				li->mac_vf = idx;
 		}
 	}
-	free(reply);
+	nlmsg_free(reply);
 	return 0;
 }
 
@@ -689,17 +638,16 @@ static int get_link(int ifindex, int vf, const unsigned char *find,
 static int set_vf(const unsigned char *mac, const struct vfinfo *vlan,
 		  int linkstate)
 {
-	struct rtattr *list, *info, *vl;
-	union nlreq r;
+	struct nl_msg *msg = link_msg(RTM_SETLINK, c.pf_ifindex, 0, 0);
+	struct nlattr *list, *info, *vl;
 
-	link_req(&r, RTM_SETLINK, NLM_F_ACK, c.pf_ifindex);
-	list = nla_put(&r.n, IFLA_VFINFO_LIST, NULL, 0);
-	info = nla_put(&r.n, IFLA_VF_INFO, NULL, 0);
+	list = nl_nest(msg, IFLA_VFINFO_LIST);
+	info = nl_nest(msg, IFLA_VF_INFO);
 	if (mac) {
 		struct ifla_vf_mac m = { .vf = o.vf };
 
 		memcpy(m.mac, mac, ETH_ALEN);
-		nla_put(&r.n, IFLA_VF_MAC, &m, sizeof(m));
+		nl_put(msg, IFLA_VF_MAC, sizeof(m), &m);
 	}
 	if (vlan) {
 		struct ifla_vf_vlan_info vi = {
@@ -707,43 +655,42 @@ static int set_vf(const unsigned char *mac, const struct vfinfo *vlan,
 			.vlan_proto = htons(vlan->proto),
 		};
 
-		vl = nla_put(&r.n, IFLA_VF_VLAN_LIST, NULL, 0);
-		nla_put(&r.n, IFLA_VF_VLAN_INFO, &vi, sizeof(vi));
-		nla_nest_end(&r.n, vl);
+		vl = nl_nest(msg, IFLA_VF_VLAN_LIST);
+		nl_put(msg, IFLA_VF_VLAN_INFO, sizeof(vi), &vi);
+		nla_nest_end(msg, vl);
 	}
 	if (linkstate >= 0) {
 		struct ifla_vf_link_state ls = {
 			.vf = o.vf, .link_state = linkstate,
 		};
 
-		nla_put(&r.n, IFLA_VF_LINK_STATE, &ls, sizeof(ls));
+		nl_put(msg, IFLA_VF_LINK_STATE, sizeof(ls), &ls);
 	}
-	nla_nest_end(&r.n, info);
-	nla_nest_end(&r.n, list);
-	return nl_talk(&r.n, NULL);
+	nla_nest_end(msg, info);
+	nla_nest_end(msg, list);
+	return nl_talk(msg, NULL);
 }
 
 /* Admin state (@up: 0/1, -1 unchanged) and/or MAC of a netdev. */
 static int set_link(int ifindex, int up, const unsigned char *addr)
 {
-	struct ifinfomsg *ifi;
-	union nlreq r;
+	struct nl_msg *msg = link_msg(RTM_SETLINK, ifindex,
+				      up >= 0 ? IFF_UP : 0, up > 0 ? IFF_UP : 0);
 
-	ifi = link_req(&r, RTM_SETLINK, NLM_F_ACK, ifindex);
-	if (up >= 0) {
-		ifi->ifi_change = IFF_UP;
-		ifi->ifi_flags = up ? IFF_UP : 0;
-	}
 	if (addr)
-		nla_put(&r.n, IFLA_ADDRESS, addr, ETH_ALEN);
-	return nl_talk(&r.n, NULL);
+		nl_put(msg, IFLA_ADDRESS, ETH_ALEN, addr);
+	return nl_talk(msg, NULL);
 }
 
 /* ----------------------------------------------------- child commands */
 
-/* Run "sh -c 'CMD "$@"' vf-steer-probe ARGS..." with stdout on stderr. */
+/*
+ * Run "sh -c 'CMD "$@"' vf-steer-probe ARGS..." with stdout on stderr;
+ * a @step (model hook) in a process group of its own, which a signal for
+ * the probe, Ctrl-C at the terminal too, does not reach.
+ */
 static pid_t spawn(const char *cmd, const char *const args[], int nargs,
-		   const char *const env[])
+		   const char *const env[], bool step)
 {
 	const char *argv[16];
 	char script[4096];
@@ -763,36 +710,40 @@ static pid_t spawn(const char *cmd, const char *const args[], int nargs,
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		/* A second Ctrl-C must not kill the restore steps. */
-		if (g_cleaning) {
-			signal(SIGINT, SIG_IGN);
-			signal(SIGTERM, SIG_IGN);
-			signal(SIGHUP, SIG_IGN);
-		}
+		if (step)
+			setpgid(0, 0);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		for (i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
 		execv("/bin/sh", (char **)argv);
 		_exit(127);
 	}
+	if (step)
+		setpgid(pid, pid);
 	return pid;
 }
 
-/* Exit status of @pid (-1 timeout/killed); SIGTERM it if told to stop. */
-static int reap(pid_t pid, int timeout_ms, void (*tick)(void))
+/*
+ * Exit status of @pid (-1 timeout/killed); SIGTERM it if told to stop,
+ * unless it is a @step of spawn(): a configuration step runs to its end,
+ * or the probe would not know what to restore (the caller's next
+ * check_stop() stops then). A step that times out is killed, all of it.
+ */
+static int reap(pid_t pid, int timeout_ms, void (*tick)(void), bool step)
 {
 	long long end = now_ms() + timeout_ms;
 	int status;
 
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
+		bool stop = g_stop && !g_cleaning && !step;
 
 		if (r == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if ((g_stop && !g_cleaning) || now_ms() > end) {
-			kill(pid, SIGTERM);
+		if (stop || now_ms() > end) {
+			kill(step ? -pid : pid, step ? SIGKILL : SIGTERM);
 			waitpid(pid, &status, 0);
 			check_stop();
 			return -1;
@@ -814,10 +765,10 @@ static int hook(const char *event)
 
 	snprintf(vlan, sizeof(vlan), "%d", o.vlan);
 	verbose("model hook: %s", event);
-	pid = spawn(o.model_hook, args, 3, NULL);
+	pid = spawn(o.model_hook, args, 3, NULL, true);
 	if (pid < 0)
 		return -1;
-	rc = reap(pid, 60000, NULL);
+	rc = reap(pid, 60000, NULL, true);
 	if (rc)
 		fprintf(stderr, "vf-steer-probe: model hook '%s' exited %d\n",
 			event, rc);
@@ -1192,10 +1143,10 @@ static void run_sender(struct state_result *r)
 		snprintf(e_vlan, sizeof(e_vlan), "VSP_VLAN=%d", o.vlan);
 		snprintf(e_proto, sizeof(e_proto), "VSP_VLAN_PROTO=%s",
 			 o.vlan_proto == ETH_P_8021AD ? "802.1ad" : "802.1Q");
-		pid = spawn(o.send_cmd, NULL, 0, env);
+		pid = spawn(o.send_cmd, NULL, 0, env, false);
 		if (pid < 0)
 			fail(EX_SYSTEM, "fork: %s", strerror(errno));
-		rc = reap(pid, limit, pump_tick);
+		rc = reap(pid, limit, pump_tick, false);
 		if (rc)
 			fail(EX_NOTRAFFIC, "the sender command failed (exit status %d): %s",
 			     rc, o.send_cmd);
@@ -1443,7 +1394,7 @@ static void cleanup(void)
 		c.memb_fd = -1;
 		note_restored("PF secondary address removed");
 	}
-	if (nl_fd < 0)
+	if (!nl_sk)
 		return;
 	if (u.vf_link) {
 		if (model())
@@ -1939,7 +1890,7 @@ static int send_only(void)
 	if (!o.mac_set || !o.tag_set)
 		usage_error("--send-only needs --mac and --tag");
 	o.json = false;
-	if (nl_fd < 0)
+	if (!nl_sk)
 		return EX_SYSTEM;
 	idx = if_nametoindex(o.send_only);
 	if (!idx) {
@@ -2244,12 +2195,17 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(argc, argv);
 
-	nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (nl_fd < 0) {
-		fprintf(stderr, "vf-steer-probe: netlink: %s\n", strerror(errno));
+	nl_sk = nl_socket_alloc();
+	if (!nl_sk || nl_connect(nl_sk, NETLINK_ROUTE) < 0) {
+		fprintf(stderr, "vf-steer-probe: netlink: %s\n",
+			strerror(nl_sk ? errno : ENOMEM));
 		return EX_SYSTEM;
 	}
-	setsockopt(nl_fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_socket_enable_msg_peek(nl_sk);
+	setsockopt(nl_socket_get_fd(nl_sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
+		   sizeof(one));
+	setsockopt(nl_socket_get_fd(nl_sk), SOL_NETLINK, NETLINK_CAP_ACK, &one,
+		   sizeof(one));
 	if (o.send_only)
 		return send_only();
 

@@ -40,14 +40,15 @@ PROBE=${VSP_PROBE:-}
 SETTLE=${VSP_SETTLE:-150}
 COUNT=20
 ID=8086:154c			# what the model reports for blocked_ids
-sfx=$$
-H=vsp-h-$sfx			# host: pf0, vf0, wire0; the probe runs here
-S=vsp-s-$sfx			# the NIC's embedded switch: br0
-P=vsp-p-$sfx			# peer: wire1
-K=vsp-k-$sfx			# parking lot of an unbound vf0
-NSIM_ID=$((700 + sfx % 200))
-NSIM_DEV=/sys/bus/netdevsim/devices/netdevsim$NSIM_ID
-N=vsp-n-$sfx			# netns of the netdevsim PF
+# Namespaces (names set by claim_names):
+H=				# host: pf0, vf0, wire0; the probe runs here
+S=				# the NIC's embedded switch: br0
+P=				# peer: wire1
+K=				# parking lot of an unbound vf0
+N=				# netns of the netdevsim PF
+NSIM_ID=			# a free netdevsim device id (setup_nsim)
+NSIM_DEV=
+declare -a netns_made=()
 TMPD=
 nsim_made=0
 nsim_loaded=0
@@ -86,7 +87,7 @@ cleanup()
 	for p in "${bg_pids[@]}"; do
 		kill "$p" 2>/dev/null
 	done
-	for n in "$H" "$S" "$P" "$K" "$N"; do
+	for n in "${netns_made[@]}"; do
 		ip netns del "$n" 2>/dev/null
 	done
 	if [ "$nsim_made" = 1 ]; then
@@ -107,6 +108,42 @@ skip_all()
 		echo "ok $i vf_steer_probe # SKIP $1"
 	done
 	exit $ksft_skip
+}
+
+fail_all()
+{
+	local i
+
+	echo "TAP version 13"
+	echo "1..$PLAN"
+	for i in $(seq "$PLAN"); do
+		echo "not ok $i vf_steer_probe # $1"
+	done
+	exit $ksft_fail
+}
+
+netns_add()
+{
+	ip netns add "$1" || return 1
+	netns_made+=("$1")
+}
+
+# Names of this run: a random suffix, claimed by creating $H ("ip netns
+# add" fails on a name that exists), so that runs at the same time (other
+# worktrees on one machine) and the leftovers of a killed run never share
+# a namespace; the other names follow from it.
+claim_names()
+{
+	local sfx
+
+	for _ in 1 2 3 4 5 6 7 8; do
+		sfx=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+		H=vsp-h-$sfx S=vsp-s-$sfx P=vsp-p-$sfx K=vsp-k-$sfx
+		N=vsp-n-$sfx
+		netns_add "$H" 2> /dev/null && return 0
+		[ -e "/run/netns/$H" ] || return 1	# not a name clash
+	done
+	return 1
 }
 
 # Build netdevsim.ko for the test kernel of .cache/env (see the header).
@@ -139,15 +176,17 @@ fi
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 command -v jq > /dev/null || skip_all "needs jq"
 TMPD=$(mktemp -d /tmp/vsp-test.XXXXXX) || skip_all "no temporary directory"
-if ! ip netns add "$H" 2> /dev/null; then
-	skip_all "no network namespaces"
-fi
+claim_names || skip_all "no network namespaces"
 
 if [ -z "$PROBE" ]; then
 	PROBE=$SRC/vf-steer-probe
 	if [ ! -x "$PROBE" ] || [ "$SRC/vf-steer-probe.c" -nt "$PROBE" ]; then
-		make -s -C "$SRC" OUTPUT="$TMPD/" > "$TMPD/build.log" 2>&1 ||
-			skip_all "cannot build vf-steer-probe"
+		if ! make -s -C "$SRC" OUTPUT="$TMPD/" > "$TMPD/build.log" 2>&1
+		then
+			pkg-config --exists libnl-3.0 2> /dev/null ||
+				skip_all "building vf-steer-probe needs libnl-3 and pkg-config (Debian: libnl-3-dev)"
+			fail_all "cannot build vf-steer-probe: $(grep -m1 error "$TMPD/build.log")"
+		fi
 		PROBE=$TMPD/vf-steer-probe
 	fi
 fi
@@ -165,7 +204,7 @@ setup_model()
 	local n p
 
 	for n in "$S" "$P" "$K"; do
-		ip netns add "$n" || return 1
+		netns_add "$n" || return 1
 	done
 	for n in "$H" "$S" "$P" "$K"; do
 		ip -n "$n" link set lo up
@@ -194,13 +233,49 @@ setup_model()
 	done
 	ip -n "$P" link set wire1 up
 	vf0_mac=$(ip -n "$H" -j link show dev vf0 | jq -r '.[0].address')
+	for p in pf0 vf0 wire0 wire1; do
+		wait_fwd "$p-sw" || return 1
+	done
 }
 
-# The model hook: $1 = early|late|refuse, then EVENT MAC VLAN.
+# wait_fwd PORT: until the switch forwards on PORT. A port that got its
+# carrier forwards only once the link watch has run (up to a second
+# later, more on a loaded host): frames sent before are lost.
+wait_fwd()
+{
+	local end=$((SECONDS + 20))
+
+	until bridge -n "$S" link show dev "$1" | grep -q "state forwarding"
+	do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# wait_event EVENT SECONDS: until the model hook has logged EVENT
+wait_event()
+{
+	local end=$((SECONDS + $2))
+
+	until grep -qx "$1" "$TMPD/events" 2> /dev/null; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# The model hook: $1 = early|late|refuse, then EVENT MAC VLAN. It logs
+# EVENT, and EVENT-done once the step has ended; while a file
+# hold-EVENT exists it logs EVENT-held and waits before doing the step.
+# "up" ends when the switch forwards to the VF (its carrier, in the model).
 cat > "$TMPD/hook.sh" << EOF
 #!/bin/bash
-mode=\$1 ev=\$2 mac=\$3
+mode=\$1 ev=\$2 mac=\$3 S=$S
+$(declare -f wait_fwd)
 echo "\$ev" >> "$TMPD/events"
+if [ -e "$TMPD/hold-\$ev" ]; then
+	echo "\$ev-held" >> "$TMPD/events"
+	while [ -e "$TMPD/hold-\$ev" ]; do sleep 0.05; done
+fi
 fdb_add() { bridge -n $S fdb replace "\$mac" dev vf0-sw master static; }
 fdb_del() { bridge -n $S fdb del "\$mac" dev vf0-sw master 2> /dev/null; true; }
 case \$mode:\$ev in
@@ -215,7 +290,11 @@ assign)
 unbind) ip -n $H link set dev vf0 netns $K;;
 bind) ip -n $K link set dev vf0 netns $H &&
 	ip -n $H link set dev vf0 address "\$mac";;
+up) wait_fwd vf0-sw;;
 esac
+rc=\$?
+echo "\$ev-done" >> "$TMPD/events"
+exit \$rc
 EOF
 chmod +x "$TMPD/hook.sh"
 
@@ -333,6 +412,10 @@ if model_test "$t"; then
 			res=1
 	done
 	[ "$(jstate "$TMPD/early.json" unbound vf_netdev)" = null ] || res=1
+	# the probe keeps the VF netdev down before 'up': nothing on it
+	for s in assigned bound-down; do
+		[ "$(jstate "$TMPD/early.json" "$s" vf_rx)" = 0 ] || res=1
+	done
 	[ "$(jstate "$TMPD/early.json" up vf_rx)" = $COUNT ] || res=1
 	info "$(jq -c '[.states[] | [.state, .pf_rx, .vf_rx]]' "$TMPD/early.json")"
 	ktap_result $res "$t"
@@ -375,34 +458,46 @@ else
 	ktap_result 4 "model late: restored" "no model"
 fi
 
-# 8, 9: interrupted runs restore everything
+# 8, 9: interrupted runs restore everything. SIGTERM while the 'unbind'
+# step runs: the hook holds it until the signal has been sent and the
+# probe has had a second to act on it; the probe must let the step end
+# (a step it abandons still ends, and changes the model after the
+# restore), then undo it. SIGINT in the 'assigned' state: sent once the
+# 'assign' step has ended, inside that state's SETTLE of 6 s.
 for sig in TERM INT; do
 	case $sig in
-	TERM) at=unbind code=143;;
-	INT) at=assign code=130;;
+	TERM) at=unbind-held hold=unbind settle=$SETTLE code=143
+	      t="model: SIGTERM during the 'unbind' step exits 143 with everything restored";;
+	INT) at=assign-done hold='' settle=6000 code=130
+	     t="model: SIGINT in the 'assigned' state exits 130 with everything restored";;
 	esac
-	t="model: SIG$sig after '$at' exits $code with everything restored"
 	model_test "$t" || continue
-	# each state lasts SETTLE: long enough that the signal, sent once
-	# the state is seen (polling forks, slow on a loaded host), lands in
-	# it and not after the run has moved on or ended
-	SETTLE=6000 probe_model early --tx wire0 --mac 02:00:00:5e:00:44 \
+	res=0
+	# no events of an earlier run: the wait below must see this one's
+	rm -f "$TMPD/events"
+	[ -z "$hold" ] || touch "$TMPD/hold-$hold"
+	SETTLE=$settle probe_model early --tx wire0 --mac 02:00:00:5e:00:44 \
 		--json > "$TMPD/sig.json" 2> "$TMPD/sig.err" &
 	pid=$!
 	bg_pids+=("$pid")
-	# a loaded host can take long to get there: wait up to 60 s
-	for _ in $(seq 600); do
-		grep -qx "$at" "$TMPD/events" 2> /dev/null && break
-		sleep 0.1
-	done
-	grep -qx "$at" "$TMPD/events" 2> /dev/null ||
-		info "the probe never reached '$at' within 60 s"
-	# the probe is a child of "ip netns exec"
-	ppid=$(pgrep -P "$pid" -x vf-steer-probe || echo "$pid")
+	# a loaded host can take long to get there
+	wait_event "$at" 60 ||
+		{ res=1; info "the probe never reached '$at' within 60 s"; }
+	# the probe is the one child of this subshell ("ip netns exec"
+	# execs it), whatever its name ($VSP_PROBE)
+	ppid=$(pgrep -P "$pid" | head -n 1)
+	ppid=${ppid:-$pid}
 	kill -"$sig" "$ppid"
+	if [ -n "$hold" ]; then
+		sleep 1
+		rm -f "$TMPD/hold-$hold"
+	fi
 	wait "$pid"
 	rc=$?
-	res=0
+	if [ -n "$hold" ] && ! wait_event "$hold-done" 20; then
+		res=1
+		info "the '$hold' step never ended"
+	fi
 	[ "$rc" = "$code" ] || { res=1; info "exit $rc, expected $code"; }
 	grep -qx unassign "$TMPD/events" || res=1
 	[ $sig = TERM ] && { grep -qx bind "$TMPD/events" || res=1; }
@@ -420,6 +515,7 @@ if model_test "$t"; then
 	rc=$?
 	ip -n "$S" link set wire0-sw up
 	res=0
+	wait_fwd wire0-sw || { res=1; info "wire0-sw does not forward again"; }
 	[ $rc = 6 ] || res=1
 	grep -q "no probe frame arrived anywhere: check the sender/peer cabling" \
 		"$TMPD/notraffic.err" || res=1
@@ -496,8 +592,14 @@ setup_nsim()
 		info "netdevsim: loaded $ko ($nsim_loaded)"
 	fi
 	[ -w /sys/bus/netdevsim/new_device ] || return 1
-	echo "$NSIM_ID 1" > /sys/bus/netdevsim/new_device || return 1
-	nsim_made=1
+	# a free device id (new_device refuses one in use)
+	for _ in $(seq 20); do
+		NSIM_ID=$((1000 + RANDOM % 30000))
+		echo "$NSIM_ID 1" > /sys/bus/netdevsim/new_device 2> /dev/null &&
+			nsim_made=1 && break
+	done
+	[ "$nsim_made" = 1 ] || return 1
+	NSIM_DEV=/sys/bus/netdevsim/devices/netdevsim$NSIM_ID
 	for _ in $(seq 50); do
 		nsim_pf=$(find "$NSIM_DEV/net" -mindepth 1 -maxdepth 1 \
 			-printf '%f\n' 2> /dev/null | head -n 1)
@@ -505,7 +607,7 @@ setup_nsim()
 		sleep 0.1
 	done
 	[ -n "$nsim_pf" ] || return 1
-	ip netns add "$N" || return 1
+	netns_add "$N" || return 1
 	ip link set dev "$nsim_pf" netns "$N" || return 1
 	ip -n "$N" link set dev "$nsim_pf" up
 }
