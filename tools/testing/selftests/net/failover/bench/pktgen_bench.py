@@ -401,7 +401,8 @@ def fmt_spread(s, scale=k, digits=None):
 
 
 SENDER_TITLE = {
-    "pktgen": "pktgen queue_xmit, %(size)d-byte frames (+FCS), 1 thread",
+    "pktgen": "pktgen queue_xmit, %(size)d-byte frames (+FCS), "
+              "%(threads)s",
     "af_packet": "AF_PACKET SOCK_RAW sendmmsg() (af_packet_tx), batches of "
                  "%(batch)d, %(size)d-byte frames (+FCS), 1 process, "
                  "qdisc not bypassed",
@@ -421,7 +422,10 @@ def print_rates(summary, cross, opts, sender):
     if not summary:
         return
     title = SENDER_TITLE.get(sender, sender) % {
-        "size": opts["pkt_size"], "batch": opts["batch"]}
+        "size": opts["pkt_size"], "batch": opts["batch"],
+        "threads": "%d thread%s%s" % (
+            opts["threads"], "s" if opts["threads"] > 1 else "",
+            ", 1024 UDP flows" if opts["mq"] else "")}
     w("\n[%s] %s, %s; kpps median [min-max] over %s rounds of %ss\n"
       % (sender, title, opts["clock"], opts["rounds_total"], opts["secs"]))
     split = any(s.get("master_start_xmit_pps") for s in summary)
@@ -715,13 +719,14 @@ def main():
                     "timer do not fill the send buffer; 0: the kernel's "
                     "default)")
     ap.add_argument("--blocks",
-                    help="module sets in order, one block each: stock, "
-                    "ours, ours-share (ours with tx_skb_sharing=1); "
+                    help="module sets, loaded fresh in this order for "
+                    "each even round and in reverse for each odd one: "
+                    "stock, ours, ours-share (ours with tx_skb_sharing=1); "
                     "default stock,ours,ours-share (--quick: stock,ours;"
                     " --clock host: stock,ours,ours,stock)")
     ap.add_argument("--rounds", type=int,
-                    help="master+lower round pairs per configuration and "
-                    "block (default 3, --quick 2)")
+                    help="rounds (master+lower pairs) per configuration "
+                    "and module set (default 3, --quick 2)")
     ap.add_argument("--secs", type=float,
                     help="guest seconds per round (default: icount 1, "
                     "host 2; --quick 0.3 / 1.5)")
@@ -997,6 +1002,7 @@ def main():
     events = events_table(recs)
     roles = [r for r in recs if r["kind"] == "block"]
     opts = {"pkt_size": args.pkt_size, "secs": secs, "batch": args.batch,
+            "threads": threads, "mq": args.mq,
             "rounds_total": rounds * blocks.count(blocks[0]) if len(
                 {blocks.count(b) for b in set(blocks)}) == 1 else
             "%d/block" % rounds,
