@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Transmit fast-path benchmark of the failover master: pktgen in the test
-guest (64-byte frames, queue_xmit, one thread per transmit queue) on the
-master and directly on the lower that carries its traffic, stock modules
+guest (64-byte frames, queue_xmit, one thread; --mq --clock host: one per
+CPU) on the master and directly on the lower that carries its traffic,
+stock modules
 and ours in the same run, module sets interleaved round by round (round r
 of every configuration for each set in turn, the order reversed on odd
 rounds); prints medians, spread and the ratios master/primary and
