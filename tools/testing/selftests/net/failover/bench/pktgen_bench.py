@@ -3,14 +3,13 @@
 """Transmit fast-path benchmark of the failover master: pktgen in the test
 guest (64-byte frames, queue_xmit, one thread; --mq --clock host: one per
 CPU) on the master and directly on the lower that carries its traffic,
-stock modules
-and ours in the same run, module sets interleaved round by round (round r
-of every configuration for each set in turn, the order reversed on odd
-rounds); prints medians, spread and the ratios master/primary and
-master-via-standby/standby, the events per packet and, on multi-queue
-lowers, how the frames spread over the lower's queues. --sender af_packet
-(or both) adds a socket sender, af_packet_tx.c: AF_PACKET SOCK_RAW
-sendmmsg() from one process, through the qdiscs.
+stock modules and ours in the same run, module sets interleaved round by
+round (round r of every configuration for each set in turn, the order
+reversed on odd rounds); prints medians, spread and the ratios
+master/primary and master-via-standby/standby, the events per packet and,
+on multi-queue lowers, how the frames spread over the lower's queues.
+--sender af_packet (or both) adds a socket sender, af_packet_tx.c:
+AF_PACKET SOCK_RAW sendmmsg() from one process, through the qdiscs.
 
   pktgen_bench.py [--quick] [--clock icount|host] [--layout swap|boots]
                   [--mq] [--sender pktgen|af_packet|both] [--batch N]
