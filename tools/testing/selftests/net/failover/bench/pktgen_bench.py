@@ -814,6 +814,9 @@ def main():
     if not paths or any(p not in PATHS for p in paths):
         ap.error("--paths takes %s" % ", ".join(PATHS))
     sim = any(p in SIM_PATHS for p in paths)
+    if args.mq and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        ap.error("--mq needs /dev/net/tun (and CAP_NET_ADMIN): QEMU "
+                 "creates the 4-queue tap backend of virtio-net")
     # QEMU 7.2 hangs bringing up a second CPU under -icount: one CPU and
     # one pktgen thread there.
     threads = MQ_QUEUES if args.mq and not icount else 1
