@@ -660,6 +660,8 @@ def crc_mismatch(env, ko):
 def find_nfosim(env, given, ours_dir):
     """The nfosim.ko to use: GIVEN, or the first candidate built for the
     guest's kernel (vermagic)."""
+    if given and not os.path.isfile(given):
+        raise SystemExit("pktgen_bench: --nfosim %s: no such file" % given)
     cands = [given] if given else [
         os.path.join(ours_dir, "nfosim", "nfosim.ko") if ours_dir else "",
         os.path.join(ROOT, ".cache", "build", "6.1", "nfosim", "nfosim.ko"),
