@@ -831,6 +831,7 @@ def main():
         ap.error("--sndbuf takes 0-1073741824")
 
     env = rv.read_env()
+    nfosim = find_nfosim(env, args.nfosim, args.ours_dir) if sim else ""
     out = os.path.abspath(args.out or os.path.join(
         ROOT, ".cache", "pktgen-runs", time.strftime("%Y%m%d-%H%M%S")))
     os.makedirs(out, exist_ok=True)
@@ -860,9 +861,7 @@ def main():
             shutil.copy2(src, os.path.join(ours_dir, name + ".ko"))
             ours[name] = {"md5": md5(src), "mtime": time.strftime(
                 "%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(src)))}
-    nfosim = ""
     if sim:
-        nfosim = find_nfosim(env, args.nfosim, args.ours_dir)
         shutil.copy2(nfosim, os.path.join(ours_dir, "nfosim.ko"))
         ours["nfosim"] = {"path": os.path.relpath(nfosim, ROOT),
                           "md5": md5(nfosim)}
