@@ -919,10 +919,12 @@ for ((ri = 0; ri < PG_ROUNDS; ri++)); do
 		    "sim_primary=${SIM_PRIMARY:--} sim_txq=$sim_txq" \
 		    "threads=$PG_THREADS cpus=$(nproc)" \
 		    "srcversion=$SRCVERSION taint=$TAINT"
+		sim=
+		[ -n "$SIM_MASTER" ] && sim="nfosim $SIM_MASTER/$SIM_STANDBY/"
+		[ -n "$SIM_MASTER" ] && sim+="$SIM_PRIMARY ($sim_txq tx queues)"
 		log "block $bi (round $r): $MODS master=$MASTER" \
 		    "standby=$STANDBY ($sby_txq tx queues) primary=$PRIMARY" \
-		    "${SIM_MASTER:+nfosim $SIM_MASTER/$SIM_STANDBY/$SIM_PRIMARY ($sim_txq tx queues)}" \
-		    "srcversion=$SRCVERSION taint=$TAINT"
+		    "$sim srcversion=$SRCVERSION taint=$TAINT"
 		if [ "$PG_EVENTS" = 1 ] && [ -z "$EVENTS" ]; then
 			setup_events
 		fi
