@@ -1,23 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Transmit fast-path benchmark of the failover master: pktgen in the test
-guest (64-byte frames, queue_xmit, one thread) on the master and directly
-on the lower that carries its traffic, stock modules and ours in the same
-run, rounds interleaved; prints medians, spread and the ratios
-master/primary and master-via-standby/standby, and the events per packet.
+guest (64-byte frames, queue_xmit, one thread; --mq --clock host: one per
+CPU) on the master and directly on the lower that carries its traffic,
+stock modules and ours in the same run, module sets interleaved round by
+round (round r of every configuration for each set in turn, the order
+reversed on odd rounds); prints medians, spread and the ratios
+master/primary and master-via-standby/standby, the events per packet and,
+on multi-queue lowers, how the frames spread over the lower's queues.
 --sender af_packet (or both) adds a socket sender, af_packet_tx.c:
 AF_PACKET SOCK_RAW sendmmsg() from one process, through the qdiscs.
 
   pktgen_bench.py [--quick] [--clock icount|host] [--layout swap|boots]
-                  [--sender pktgen|af_packet|both] [--batch N]
+                  [--mq] [--sender pktgen|af_packet|both] [--batch N]
                   [--blocks stock,ours,...] [--rounds N] [--secs S]
-                  [--paths primary,standby] [--qdiscs default,blackhole]
-                  [--standby-via down|force] [--ours-dir DIR] [--out DIR]
+                  [--paths primary,standby,sim-primary,sim-standby]
+                  [--qdiscs default,blackhole] [--standby-via down|force]
+                  [--ours-dir DIR] [--nfosim KO] [--out DIR]
 
 The guest is vm/run_vm.py's (Debian 6.1 kernel, host root over 9p, its
 initramfs and module tree), but its NICs have no -netdev backend (QEMU
-drops the frames) and virtio-net uses tx=timer. By default the guest
-clock runs on QEMU's instruction counter (-icount), so rates measure guest
+drops the frames) and virtio-net uses tx=timer. --mq gives virtio-net 4
+queue pairs (mq=on on a 4-queue tap backend whose host end stays down, so
+the host kernel drops the frames), pktgen 1024 UDP flows, and
+adds the paths on nfosim.ko's simulated lowers (4 transmit queues each);
+with --clock host also 4 guest CPUs and 4 pktgen threads (QEMU 7.2 does
+not bring up a second CPU under -icount). By default the guest clock runs
+on QEMU's instruction counter (-icount), so rates measure guest
 instructions per frame and do not move with the host's load; --clock host
 measures wall-clock TCG speed instead. See pktgen_README.rst.
 
@@ -49,6 +58,12 @@ GUEST_INIT = os.path.join(HERE, "pktgen_init.sh")
 AFP_SRC = os.path.join(HERE, "af_packet_tx.c")
 AFP_BIN = "af_packet_tx"
 DONE_MARK = "pktgen-guest: done"
+# --mq: virtio-net queue pairs (and with --clock host guest CPUs and
+# pktgen threads); nfosim's lowers have NFOSIM_TX_QUEUES (4) transmit
+# queues
+MQ_QUEUES = 4
+SIM_PATHS = ("sim-primary", "sim-standby")
+PATHS = ("primary", "standby") + SIM_PATHS
 # Module sets: Debian's; ours with its defaults (the master refuses
 # clone_skb and burst, as stock does, and forwards pktgen's shared skbs
 # without cloning them: the path ordinary traffic takes); ours with
@@ -81,9 +96,15 @@ def log(msg):
 
 # ------------------------------------------------------------ QEMU
 
-def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None):
+def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None,
+                  mq=False, testdev=False, cpus=None):
     """run_vm's command line with the NIC backends taken out: no -netdev,
-    virtio-net with tx=VIRTIO_TX, the primary without netdev."""
+    virtio-net with tx=VIRTIO_TX, the primary without netdev. MQ:
+    virtio-net with MQ_QUEUES queue pairs on a tap backend of as many
+    queues (QEMU takes a NIC's queue pairs from its backend; the tap's host
+    end stays down, and the host kernel drops what QEMU writes to it).
+    TESTDEV: QEMU's pci-testdev, the PCI parent of nfosim's primaries.
+    CPUS: the guest's CPUs (default run_vm's)."""
     ns = argparse.Namespace(shell=False, hotplug="acpi", modules="stock")
     cmd = rv.qemu_cmdline(env, ns, initrd, out, sock_dir)
     res = []
@@ -100,6 +121,11 @@ def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None):
                 opts = [o for o in v.split(",") if not o.startswith("netdev=")]
                 if virtio_tx != "bh":
                     opts.append("tx=%s" % virtio_tx)
+                if mq:
+                    res += ["-netdev", "tap,id=pgmq,queues=%d,script=no,"
+                            "downscript=no,vhost=off" % MQ_QUEUES]
+                    opts += ["netdev=pgmq", "mq=on",
+                             "vectors=%d" % (2 * MQ_QUEUES + 2)]
                 res += [a, ",".join(opts)]
                 seen.add("standby")
                 i += 2
@@ -114,6 +140,13 @@ def bench_cmdline(env, initrd, out, sock_dir, virtio_tx, icount=None):
                     continue
         res.append(a)
         i += 1
+    if cpus:
+        if "-smp" not in res:
+            raise SystemExit("pktgen_bench: run_vm.qemu_cmdline() has no "
+                             "-smp to change")
+        res[res.index("-smp") + 1] = str(cpus)
+    if testdev:
+        res += ["-device", "pci-testdev"]
     if icount is not None:
         res += ["-icount", "shift=%d,sleep=on" % icount]
     if seen != {"standby", "primary"}:
@@ -274,13 +307,19 @@ def summarize(recs):
         g = groups.setdefault(key, {"master": [], "lower": [],
                                     "master_sx": [], "pairs": {},
                                     "short": 0, "errors": 0, "eagain": 0,
-                                    "irqs": {},
+                                    "irqs": {}, "queues": {},
                                     "lower_qdisc": r.get("lower_qdisc"),
                                     "how": r.get("how")})
         g[r["role"]].append(r["pps"])
         g["pairs"].setdefault((r["block"], r["r"]), {})[r["role"]] = r["pps"]
         g["errors"] += r.get("errors", 0)
         g["eagain"] += r.get("eagain", 0)
+        lq = str(r.get("lower_q", "-"))
+        if lq != "-":
+            per = [int(x) for x in lq.split(",")]
+            tot = g["queues"].setdefault(r["role"], [0] * len(per))
+            for i, n in enumerate(per[:len(tot)]):
+                tot[i] += n
         if "lower_irqs" in r and r.get("pkts"):
             g["irqs"].setdefault(r["role"], []).append(
                 r["lower_irqs"] / r["pkts"])
@@ -309,6 +348,9 @@ def summarize(recs):
             # the lower's interrupts per frame sent, median by role
             "lower_irqs_per_frame": {role: statistics.median(v)
                                      for role, v in g["irqs"].items()},
+            # frames each transmit queue of the lower was offered (its mq
+            # class: sent + dropped), summed over the rounds, by role
+            "lower_queue_pkts": g["queues"],
         })
     cross = []
     by = {(s["sender"], s["mods"], s["path"], s["qdisc"]): s
@@ -359,7 +401,8 @@ def fmt_spread(s, scale=k, digits=None):
 
 
 SENDER_TITLE = {
-    "pktgen": "pktgen queue_xmit, %(size)d-byte frames (+FCS), 1 thread",
+    "pktgen": "pktgen queue_xmit, %(size)d-byte frames (+FCS), "
+              "%(threads)s",
     "af_packet": "AF_PACKET SOCK_RAW sendmmsg() (af_packet_tx), batches of "
                  "%(batch)d, %(size)d-byte frames (+FCS), 1 process, "
                  "qdisc not bypassed",
@@ -379,11 +422,14 @@ def print_rates(summary, cross, opts, sender):
     if not summary:
         return
     title = SENDER_TITLE.get(sender, sender) % {
-        "size": opts["pkt_size"], "batch": opts["batch"]}
+        "size": opts["pkt_size"], "batch": opts["batch"],
+        "threads": "%d thread%s%s" % (
+            opts["threads"], "s" if opts["threads"] > 1 else "",
+            ", 1024 UDP flows" if opts["mq"] else "")}
     w("\n[%s] %s, %s; kpps median [min-max] over %s rounds of %ss\n"
       % (sender, title, opts["clock"], opts["rounds_total"], opts["secs"]))
     split = any(s.get("master_start_xmit_pps") for s in summary)
-    hdr = ("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s\n"
+    hdr = ("%-12s %-11s %-9s %-13s %-22s %-22s %-20s %-3s%s\n"
            % ("mods", "path", "qdisc", "lower_qd", "master kpps",
               "lower kpps", "master/lower", "n",
               (" instr/frame lower +master" +
@@ -407,7 +453,7 @@ def print_rates(summary, cross, opts, sender):
             if s.get("master_start_xmit_pps"):
                 isx = instr(ns, s["master_start_xmit_pps"]["median"])
                 ins += " = core %+4.0f + ndo %+4.0f" % (im - isx, isx - il)
-        w("%-12s %-8s %-9s %-10s %-22s %-22s %-20s %-3s%s%s\n" % (
+        w("%-12s %-11s %-9s %-13s %-22s %-22s %-20s %-3s%s%s\n" % (
             s["mods"], s["path"], s["qdisc"], s["lower_qdisc"] or "-",
             fmt_spread(s["master_pps"]), fmt_spread(s["lower_pps"]),
             fmt_spread(s["ratio"], digits=3),
@@ -416,13 +462,36 @@ def print_rates(summary, cross, opts, sender):
         w("\n[%s] ours/stock (medians; the lower-direct column is the "
           "control: ~1.00 if the two module sets saw the same machine)\n"
           % sender)
-        w("%-12s %-8s %-9s %-14s %-14s %s\n" % (
+        w("%-12s %-11s %-9s %-14s %-14s %s\n" % (
             "mods", "path", "qdisc", "master", "lower(ctrl)",
             "master/lower"))
         for c in cross:
-            w("%-12s %-8s %-9s %-14.3f %-14.3f %.3f\n" % (
+            w("%-12s %-11s %-9s %-14.3f %-14.3f %.3f\n" % (
                 c["mods"], c["path"], c["qdisc"], c["master_ours_over_stock"],
                 c["lower_ours_over_stock"], c["ratio_ours_over_stock"]))
+
+
+def print_queues(summary):
+    """How the frames spread over a multi-queue lower's transmit queues."""
+    rows = [s for s in summary if s["lower_queue_pkts"]]
+    if not rows:
+        return
+    w = sys.stdout.write
+    w("\nlower's transmit queues: share of the frames each queue's qdisc "
+      "was offered (its mq class), queue 0/1/2/..., all rounds of a role\n")
+    roles = ("master", "master_sx", "lower")
+    w(("%-10s %-12s %-11s %-9s" % ("sender", "mods", "path", "qdisc") +
+       "".join(" %-24s" % r for r in roles)).rstrip() + "\n")
+    for s in rows:
+        cells = []
+        for role in roles:
+            q = s["lower_queue_pkts"].get(role)
+            tot = sum(q) if q else 0
+            cells.append("/".join("%.2f" % (n / tot) for n in q)
+                         if tot else "-")
+        w(("%-10s %-12s %-11s %-9s" % (s["sender"], s["mods"], s["path"],
+                                      s["qdisc"]) +
+           "".join(" %-24s" % c for c in cells)).rstrip() + "\n")
 
 
 def print_senders(summary, opts):
@@ -464,17 +533,18 @@ def print_tables(summary, cross, events, opts, roles):
     for sender in SENDERS:
         print_rates(summary, cross, opts, sender)
     print_senders(summary, opts)
+    print_queues(summary)
     if events:
         w("\n[pktgen] events per packet (one round of %d frames per row; "
           "hist triggers on tracepoints and kprobes)\n" % opts["event_pkts"])
         cols = [c for c in EVENT_COLS
                 if any(c[0] in e["per_packet"] for e in events.values())]
-        w("%-12s %-8s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
+        w("%-12s %-11s %-9s %-7s" % ("mods", "path", "qdisc", "role") +
           "".join(" %10s" % c[1] for c in cols) + "\n")
         for key in sorted(events):
             mods, path, qdisc, role = key
             e = events[key]
-            w("%-12s %-8s %-9s %-7s" % (mods, path, qdisc, role) +
+            w("%-12s %-11s %-9s %-7s" % (mods, path, qdisc, role) +
               "".join(" %10s" % ("%.2f" % e["per_packet"][c[0]]
                                  if c[0] in e["per_packet"] else "-")
                       for c in cols) + "\n")
@@ -587,6 +657,31 @@ def crc_mismatch(env, ko):
     return bad
 
 
+def find_nfosim(env, given, ours_dir):
+    """The nfosim.ko to use: GIVEN, or the first candidate built for the
+    guest's kernel (vermagic)."""
+    if given and not os.path.isfile(given):
+        raise SystemExit("pktgen_bench: --nfosim %s: no such file" % given)
+    cands = [given] if given else [
+        os.path.join(ours_dir, "nfosim", "nfosim.ko") if ours_dir else "",
+        os.path.join(ROOT, ".cache", "build", "6.1", "nfosim", "nfosim.ko"),
+        os.path.join(TESTDIR, "nfosim", "nfosim.ko")]
+    seen = []
+    for ko in [c for c in cands if c]:
+        if not os.path.exists(ko):
+            continue
+        vm = subprocess.run(["modinfo", "-F", "vermagic", ko],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True).stdout.split()
+        if vm and vm[0] == env["KVER"]:
+            return ko
+        seen.append("%s (vermagic %s)" % (ko, vm[0] if vm else "?"))
+    raise SystemExit("pktgen_bench: no nfosim.ko for %s%s: build it with "
+                     "scripts/kbuild.sh 6.1 nfosim, or give --nfosim"
+                     % (env["KVER"], "; found " + ", ".join(seen)
+                        if seen else ""))
+
+
 def md5(path):
     with open(path, "rb") as f:
         return hashlib.md5(f.read()).hexdigest()
@@ -601,7 +696,15 @@ def main():
                     "(icount 0.3 s, host 1.5 s), 2000-frame event rounds")
     ap.add_argument("--layout", choices=("swap", "boots"), default="swap",
                     help="swap: one boot, module sets swapped (rmmod/insmod)"
-                    " between blocks; boots: one boot per block")
+                    " between blocks, one block per round and set; boots: "
+                    "one boot per block")
+    ap.add_argument("--mq", action="store_true",
+                    help="multi-queue lowers: virtio-net with %d queue "
+                    "pairs, pktgen 1024 UDP flows, and the paths "
+                    "on nfosim's 4-queue lowers (default paths standby,"
+                    "sim-primary,sim-standby; no clone_skb check, no "
+                    "bonding reference); with --clock host also %d guest "
+                    "CPUs and pktgen threads" % (MQ_QUEUES, MQ_QUEUES))
     ap.add_argument("--sender", choices=("pktgen", "af_packet", "both"),
                     default="pktgen",
                     help="pktgen (default): pktgen queue_xmit; af_packet: "
@@ -618,18 +721,23 @@ def main():
                     "timer do not fill the send buffer; 0: the kernel's "
                     "default)")
     ap.add_argument("--blocks",
-                    help="module sets in order, one block each: stock, "
-                    "ours, ours-share (ours with tx_skb_sharing=1); "
+                    help="module sets, loaded fresh in this order for "
+                    "each even round and in reverse for each odd one: "
+                    "stock, ours, ours-share (ours with tx_skb_sharing=1); "
                     "default stock,ours,ours-share (--quick: stock,ours;"
                     " --clock host: stock,ours,ours,stock)")
     ap.add_argument("--rounds", type=int,
-                    help="master+lower round pairs per configuration and "
-                    "block (default 3, --quick 2)")
+                    help="rounds (master+lower pairs) per configuration "
+                    "and module set (default 3, --quick 2)")
     ap.add_argument("--secs", type=float,
                     help="guest seconds per round (default: icount 1, "
                     "host 2; --quick 0.3 / 1.5)")
-    ap.add_argument("--paths", default="primary,standby",
-                    help="primary: primary up; standby: see --standby-via")
+    ap.add_argument("--paths",
+                    help="primary: primary up; standby: see --standby-via; "
+                    "sim-primary, sim-standby: the same on nfosim's "
+                    "simulated lowers (4 transmit queues each). Default "
+                    "primary,standby (--mq: standby,sim-primary,"
+                    "sim-standby)")
     ap.add_argument("--qdiscs", default="default,blackhole",
                     help="root qdisc on the lower: default (the kernel's, "
                     "fq_codel in Debian) or any tc qdisc kind")
@@ -666,7 +774,14 @@ def main():
                     "af_packet_tx -l (60 = 64-byte frames with FCS)")
     ap.add_argument("--ours-dir", metavar="DIR",
                     help="take failover.ko and net_failover.ko from DIR "
+                    "(flat, or laid out as the repo root: net/core/, "
+                    "drivers/net/, as scripts/kbuild.sh builds them) "
                     "instead of the build at the repo root")
+    ap.add_argument("--nfosim", metavar="KO",
+                    help="nfosim.ko for the sim-* paths (default: the "
+                    "first of OURS_DIR/nfosim/nfosim.ko, "
+                    ".cache/build/6.1/nfosim/nfosim.ko, "
+                    "nfosim/nfosim.ko whose vermagic is the guest's)")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--json", help="results file (default OUT/results.json)")
     ap.add_argument("--timeout", type=float,
@@ -695,7 +810,18 @@ def main():
     secs = args.secs or ((0.3 if args.quick else 1.0) if icount else
                          (1.5 if args.quick else 2.0))
     event_pkts = args.event_pkts or (2000 if args.quick else 20000)
-    paths = [p for p in args.paths.split(",") if p]
+    paths = [p for p in (args.paths or (
+        ",".join(("standby",) + SIM_PATHS) if args.mq else
+        "primary,standby")).split(",") if p]
+    if not paths or any(p not in PATHS for p in paths):
+        ap.error("--paths takes %s" % ", ".join(PATHS))
+    sim = any(p in SIM_PATHS for p in paths)
+    if args.mq and not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        ap.error("--mq needs /dev/net/tun (and CAP_NET_ADMIN): QEMU "
+                 "creates the 4-queue tap backend of virtio-net")
+    # QEMU 7.2 hangs bringing up a second CPU under -icount: one CPU and
+    # one pktgen thread there.
+    threads = MQ_QUEUES if args.mq and not icount else 1
     qdiscs = [q for q in args.qdiscs.split(",") if q]
     senders = list(SENDERS) if args.sender == "both" else [args.sender]
     pktgen = "pktgen" in senders
@@ -705,6 +831,7 @@ def main():
         ap.error("--sndbuf takes 0-1073741824")
 
     env = rv.read_env()
+    nfosim = find_nfosim(env, args.nfosim, args.ours_dir) if sim else ""
     out = os.path.abspath(args.out or os.path.join(
         ROOT, ".cache", "pktgen-runs", time.strftime("%Y%m%d-%H%M%S")))
     os.makedirs(out, exist_ok=True)
@@ -720,7 +847,9 @@ def main():
     for name, rel in rv.OURS.items():
         src = os.path.join(ROOT, rel)
         if args.ours_dir:
-            src = os.path.join(args.ours_dir, os.path.basename(rel))
+            src = os.path.join(args.ours_dir, rel)
+            if not os.path.exists(src):
+                src = os.path.join(args.ours_dir, os.path.basename(rel))
         if has_ours and not os.path.exists(src):
             raise SystemExit("pktgen_bench: %s missing: run make" % src)
         if os.path.exists(src):
@@ -732,6 +861,10 @@ def main():
             shutil.copy2(src, os.path.join(ours_dir, name + ".ko"))
             ours[name] = {"md5": md5(src), "mtime": time.strftime(
                 "%Y-%m-%dT%H:%M:%S", time.localtime(os.path.getmtime(src)))}
+    if sim:
+        shutil.copy2(nfosim, os.path.join(ours_dir, "nfosim.ko"))
+        ours["nfosim"] = {"path": os.path.relpath(nfosim, ROOT),
+                          "md5": md5(nfosim)}
     afp = ""
     if "af_packet" in senders:
         # Built with the host's compiler: the guest runs the host root,
@@ -752,32 +885,45 @@ def main():
         log("failoverctl not built: standby path by primary link down")
 
     t0 = time.monotonic()
-    _, tree = rv.prepare_modules(env, out, "stock")
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    command = " ".join(["pktgen_bench.py"] + sys.argv[1:])
+    tree = subprocess.run(["git", "-C", ROOT, "describe", "--always",
+                           "--dirty"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True).stdout.strip()
+    _, modtree = rv.prepare_modules(env, out, "stock")
     # run_vm's initramfs, handing over to our PID 1 instead of its own
     if "@GUEST_INIT@" not in getattr(rv, "INIT", ""):
         raise SystemExit("pktgen_bench: run_vm.INIT has no @GUEST_INIT@")
     saved = rv.INIT
     rv.INIT = saved.replace("@GUEST_INIT@", GUEST_INIT)
     try:
-        initrd = rv.build_initramfs(tree, out)
+        initrd = rv.build_initramfs(modtree, out)
     finally:
         rv.INIT = saved
     cmd = bench_cmdline(env, initrd, out, "@SOCKDIR@", args.virtio_tx,
                         args.icount_shift if args.clock == "icount"
-                        else None)
+                        else None, mq=args.mq, testdev=sim,
+                        cpus=threads if threads > 1 else None)
     with open(os.path.join(out, "qemu.cmdline"), "w") as f:
         f.write(" ".join("'%s'" % c if any(ch in c for ch in " {}\"")
                          else c for c in cmd) + "\n")
 
-    boots = [blocks] if args.layout == "swap" else [[b] for b in blocks]
-    # Guest seconds per block, and a generous limit per boot: under
-    # icount and on a loaded host a guest second can take several.
+    # Module sets interleaved: round r of every configuration for each set
+    # in turn, the sets' order reversed on odd r. swap: one boot, the
+    # guest loops over rounds and sets; boots: one boot per round and set.
+    if args.layout == "swap":
+        boots = [(blocks, 0, rounds)]
+    else:
+        boots = [([b], r, 1) for r in range(rounds)
+                 for b in (blocks if r % 2 == 0 else blocks[::-1])]
+    # Guest seconds per block (one round of each configuration), and a
+    # generous limit per boot: under icount and on a loaded host a guest
+    # second can take several.
     per_round = ((3 if pktgen else 0) +
                  (2 if "af_packet" in senders else 0)) * (secs + 0.5)
     per_block = (len(paths) * len(qdiscs) *
-                 (rounds * per_round +
-                  (0 if args.no_events or not pktgen else
-                   4 + event_pkts / 2000.0))
+                 (per_round + (0 if args.no_events or not pktgen else
+                               4 + event_pkts / 2000.0))
                  + 40)
     slowdown = 6 if icount else 2
     results_path = os.path.join(out, "pktgen_results.txt")
@@ -792,11 +938,12 @@ def main():
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        for bi, bl in enumerate(boots):
-            limit = args.timeout or 120 + per_block * len(bl) * slowdown
+        nblocks = 0
+        for bi, (bl, r0, nr) in enumerate(boots):
+            limit = args.timeout or 120 + per_block * len(bl) * nr * slowdown
             genv = {
                 "PG_BLOCKS": " ".join(bl), "PG_PATHS": " ".join(paths),
-                "PG_QDISCS": " ".join(qdiscs), "PG_ROUNDS": rounds,
+                "PG_QDISCS": " ".join(qdiscs),
                 "PG_SECS": secs, "PG_EVENT_PKTS": event_pkts,
                 "PG_PKT_SIZE": args.pkt_size,
                 "PG_STANDBY_VIA": args.standby_via,
@@ -805,10 +952,14 @@ def main():
                 "PG_AFP": "/ftest/out/" + AFP_BIN if afp else "",
                 "PG_AFP_BATCH": args.batch, "PG_AFP_SNDBUF": args.sndbuf,
                 "PG_EVENTS": int(pktgen and not args.no_events),
-                "PG_CLONE": int(pktgen and not args.no_options),
-                "PG_REFERENCE": int(not args.no_reference),
+                "PG_CLONE": int(pktgen and not args.no_options and
+                                not args.mq),
+                "PG_REFERENCE": int(not args.no_reference and not args.mq),
                 "PG_SX": int(not args.no_start_xmit),
-                "PG_BLOCK0": sum(len(b) for b in boots[:bi]),
+                "PG_BLOCK0": nblocks, "PG_ROUND0": r0, "PG_ROUNDS": nr,
+                "PG_THREADS": threads,
+                "PG_MQ": MQ_QUEUES if args.mq else 0,
+                "PG_NFOSIM": "/ftest/out/ours/nfosim.ko" if sim else "",
                 "PG_TRACE": int(args.trace), "PG_GRAPH": int(args.graph),
                 "PG_GUEST_TIMEOUT": int(limit),
             }
@@ -816,8 +967,10 @@ def main():
                 f.write("".join("%s='%s'\n" % kv for kv in genv.items()))
             if os.path.exists(results_path):
                 os.unlink(results_path)
-            log("boot %d/%d: blocks %s (limit %.0fs), out=%s"
-                % (bi + 1, len(boots), ",".join(bl), limit, out))
+            nblocks += len(bl) * nr
+            log("boot %d/%d: rounds %d-%d of %s (limit %.0fs), out=%s"
+                % (bi + 1, len(boots), r0, r0 + nr - 1, ",".join(bl),
+                   limit, out))
             vm = Vm(cmd, out, not args.quiet)
             st = vm.run(limit)
             vm = None if st == "ok" else vm
@@ -830,7 +983,8 @@ def main():
                           os.path.join(out, "dmesg.%d.txt" % bi))
             recs += got
             complete = any(r["kind"] == "done" for r in got)
-            statuses.append({"boot": bi, "blocks": bl, "status": st,
+            statuses.append({"boot": bi, "blocks": bl, "round0": r0,
+                             "rounds": nr, "status": st,
                              "complete": complete})
             if not complete:
                 fatal = [r for r in got if r["kind"] == "fatal"]
@@ -852,6 +1006,7 @@ def main():
     events = events_table(recs)
     roles = [r for r in recs if r["kind"] == "block"]
     opts = {"pkt_size": args.pkt_size, "secs": secs, "batch": args.batch,
+            "threads": threads, "mq": args.mq,
             "rounds_total": rounds * blocks.count(blocks[0]) if len(
                 {blocks.count(b) for b in set(blocks)}) == 1 else
             "%d/block" % rounds,
@@ -859,14 +1014,25 @@ def main():
             "ns_per_instr": 2 ** args.icount_shift if icount else None,
             "clock": ("TCG guest, icount clock (guest instructions)" if icount
                       else "TCG guest, wall clock")}
+    sys.stdout.write("# %s\n# %s UTC, tree %s (git describe --always "
+                     "--dirty), ours %s\n" % (
+                         command, started, tree, ", ".join(
+                             "%s.ko md5 %s" % (n, v["md5"][:12])
+                             for n, v in sorted(ours.items()))))
     print_tables(summary, cross, events, opts, roles)
     print_how(summary)
     print_options(recs)
     for b in roles:
-        sys.stdout.write("block %s: %s master=%s standby=%s primary=%s "
-                         "srcversion=%s\n" % (b["n"], b["mods"], b["master"],
-                                              b["standby"], b["primary"],
-                                              b["srcversion"]))
+        sys.stdout.write("block %s: round %s %s master=%s standby=%s "
+                         "(%s tx queues) primary=%s%s srcversion=%s\n" % (
+                             b["n"], b.get("r", "-"), b["mods"], b["master"],
+                             b["standby"], b.get("standby_txq", "?"),
+                             b["primary"],
+                             "" if b.get("sim_master", "-") == "-" else
+                             " nfosim %s/%s/%s (%s tx queues)" % (
+                                 b["sim_master"], b["sim_standby"],
+                                 b["sim_primary"], b["sim_txq"]),
+                             b["srcversion"]))
     load_after = open("/proc/loadavg").read().split()[:3]
     sys.stdout.write("host load %s -> %s; %.0fs in all; out %s\n"
                      % ("/".join(load_before), "/".join(load_after),
@@ -875,11 +1041,10 @@ def main():
         sys.stdout.write("kernel splats:\n" +
                          "".join("  %s\n" % s for s in splats[:10]))
 
-    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True).stdout.strip()
     doc = {
-        "config": {"blocks": blocks, "layout": args.layout,
+        "command": command, "date_utc": started, "tree": tree,
+        "config": {"blocks": blocks, "layout": args.layout, "mq": args.mq,
+                   "threads": threads,
                    "rounds_per_block": rounds, "secs": secs,
                    "paths": paths, "qdiscs": qdiscs,
                    "pkt_size": args.pkt_size, "xmit_mode": "queue_xmit",
@@ -889,7 +1054,7 @@ def main():
                    "virtio_tx": args.virtio_tx, "clock": args.clock,
                    "icount_shift": args.icount_shift if icount else None,
                    "standby_via": args.standby_via,
-                   "event_pkts": event_pkts, "git_head": git,
+                   "event_pkts": event_pkts, "git_head": tree,
                    "ours": ours, "qemu": cmd},
         "host_load": {"before": load_before, "after": load_after},
         "elapsed_s": elapsed,

@@ -6,17 +6,22 @@
 # "test" of FT_TESTDIR); parameters come from $OUT/pktgen.env, records go
 # to $OUT/pktgen_results.txt, one "kind key=value ..." line each.
 #
-# For each block (one module set: stock or ours, loaded fresh), each path
-# (primary: primary up; standby: primary link down, or force-standby),
-# each lower qdisc (the kernel default, blackhole, ...):
-#   - timed rounds of each sender (PG_SENDERS: pktgen queue_xmit, one
-#     thread; af_packet: af_packet_tx.c, AF_PACKET SOCK_RAW sendmmsg from
-#     one process), alternating master / lower-direct in ABBA order;
-#   - once per module set, one fixed-count round per device with hist
-#     triggers on tracepoints and kprobes: events per packet;
-# and once per module set, which pktgen options (clone_skb, burst) each
-# device accepts, plus a check that clone_skb on the master really sends
-# every copy through the master.
+# Module sets are interleaved round by round: for each round index r,
+# each module set of PG_BLOCKS in turn (reversed on odd r: stock ours,
+# ours stock, ...) is loaded fresh (one "block") and measures round r of
+# every configuration: each path (primary: primary up; standby: primary
+# link down, or force-standby; sim-primary, sim-standby: the same on the
+# simulated lowers of nfosim.ko), each lower qdisc (the kernel default,
+# blackhole, ...):
+#   - one timed round of each sender (PG_SENDERS: pktgen queue_xmit,
+#     PG_THREADS threads; af_packet: af_packet_tx.c, AF_PACKET SOCK_RAW
+#     sendmmsg from one process), master / lower-direct in ABBA order;
+#   - in the first block of each module set, one fixed-count round per
+#     device with hist triggers on tracepoints and kprobes: events per
+#     packet;
+# and in the first block of each module set, which pktgen options
+# (clone_skb, burst) each device accepts, plus a check that clone_skb on
+# the master really sends every copy through the master.
 
 OUT=/ftest/out
 PG=/proc/net/pktgen
@@ -36,6 +41,10 @@ PG_FAILOVERCTL=
 PG_EVENTS=1
 PG_CLONE=1
 PG_BLOCK0=0
+PG_ROUND0=0
+PG_THREADS=1
+PG_MQ=0
+PG_NFOSIM=
 PG_SENDERS=pktgen
 PG_AFP=$OUT/af_packet_tx
 PG_AFP_BATCH=64
@@ -117,7 +126,8 @@ VIRTIO_DRV=/sys/bus/virtio/drivers/virtio_net
 E1000E_DRV=/sys/bus/pci/drivers/e1000e
 
 # roles: MASTER STANDBY PRIMARY from sysfs (no fork). The master has
-# lower_* links; it shares the standby's parent device.
+# lower_* links; it shares the standby's parent device (an nfosim master
+# has lower_* links too, but another parent).
 roles()
 {
 	local p d l has
@@ -133,9 +143,10 @@ roles()
 		for l in "$p"/lower_*; do
 			[ -e "$l" ] && has=1
 		done
+		[ "$p/device/driver" -ef "$VIRTIO_DRV" ] || continue
 		if [ -n "$has" ]; then
 			MASTER=$d
-		elif [ "$p/device/driver" -ef "$VIRTIO_DRV" ]; then
+		else
 			STANDBY=$d
 		fi
 	done
@@ -184,7 +195,7 @@ unload_all()
 {
 	local m
 
-	for m in pktgen e1000e virtio_net net_failover failover; do
+	for m in pktgen nfosim e1000e virtio_net net_failover failover; do
 		mod_loaded "$m" || continue
 		log "rmmod $m"
 		rmmod "$m" || return 1
@@ -208,35 +219,152 @@ load_set()
 	fi
 	modprobe virtio_net || die "modprobe virtio_net"
 	waitfor 15000 standby_formed || die "no master after virtio_net"
+	if [ "$PG_MQ" -gt 1 ]; then
+		# virtio-net starts with as many queue pairs as CPUs
+		ethtool -L "$STANDBY" combined "$PG_MQ" ||
+			die "ethtool -L $STANDBY combined $PG_MQ"
+	fi
 	waitfor 15000 primary_pci_present || die "primary PCI never appeared"
 	modprobe e1000e || die "modprobe e1000e"
 	waitfor 15000 triple_formed || die "master/standby/primary not formed"
+	[ -n "$PG_NFOSIM" ] && sim_load
 	modprobe pktgen || die "modprobe pktgen"
-	[ -e "$PG/kpktgend_0" ] || die "no $PG/kpktgend_0"
+	[ -e "$PG/kpktgend_$((PG_THREADS - 1))" ] ||
+		die "no $PG/kpktgend_$((PG_THREADS - 1)) (CPUs: $(nproc))"
 	SRCVERSION=$(cat /sys/module/net_failover/srcversion 2>/dev/null)
 	TAINT=$(cat /sys/module/net_failover/taint 2>/dev/null)
+}
+
+# ------------------------------------------------------------ nfosim
+
+# The simulated lowers (PG_NFOSIM: nfosim.ko, built against the same
+# symbol CRCs as the stock net_failover.ko, so it loads over either
+# module set): one group, its master SIM_MASTER, standby SIM_STANDBY and
+# primary SIM_PRIMARY (parent: QEMU's pci-testdev). Every nfosim lower
+# has 4 transmit queues and frees what it is given.
+NFOSIM=/sys/kernel/debug/nfosim
+SIM_ID=7
+SIM_MAC=52:54:01:00:00:07
+SIM_MASTER='' SIM_STANDBY='' SIM_PRIMARY=''
+
+sim_formed()
+{
+	[ -e "/sys/class/net/$SIM_MASTER/lower_$SIM_STANDBY" ] &&
+		[ -e "/sys/class/net/$SIM_MASTER/lower_$SIM_PRIMARY" ]
+}
+
+sim_load()
+{
+	local pci
+
+	insmod "$PG_NFOSIM" || die "insmod $PG_NFOSIM"
+	[ -w "$NFOSIM/new_group" ] || die "no $NFOSIM/new_group (debugfs)"
+	read -r pci < "$NFOSIM/pci_parent"
+	[ -n "$pci" ] || die "no PCI parent for nfosim primaries (pci-testdev)"
+	echo "$SIM_ID $SIM_MAC" > "$NFOSIM/new_group" ||
+		die "nfosim: new_group $SIM_ID"
+	echo 1 > "$NFOSIM/$SIM_ID/add_primary" ||
+		die "nfosim: add_primary 1 to group $SIM_ID"
+	read -r SIM_MASTER < "$NFOSIM/$SIM_ID/master"
+	read -r SIM_STANDBY < "$NFOSIM/$SIM_ID/standby/ifname"
+	read -r SIM_PRIMARY < "$NFOSIM/$SIM_ID/p1/ifname"
+	waitfor 5000 sim_formed ||
+		die "nfosim: $SIM_MASTER/$SIM_STANDBY/$SIM_PRIMARY not formed"
 }
 
 links_up()
 {
 	local d
 
-	for d in "$MASTER" "$STANDBY" "$PRIMARY"; do
+	for d in "$MASTER" "$STANDBY" "$PRIMARY" \
+		 $SIM_MASTER $SIM_STANDBY $SIM_PRIMARY; do
 		ip link set dev "$d" up || return 1
 	done
-	waitfor 15000 carrier "$PRIMARY" || return 1
-	waitfor 15000 carrier "$STANDBY" || return 1
-	waitfor 15000 carrier "$MASTER"
+	for d in "$PRIMARY" "$STANDBY" "$MASTER" \
+		 $SIM_PRIMARY $SIM_STANDBY $SIM_MASTER; do
+		waitfor 15000 carrier "$d" || return 1
+	done
+}
+
+# txq_count DEV: TXQ, DEV's transmit queues in use (its tx-N in sysfs)
+txq_count()
+{
+	local q
+
+	TXQ=0
+	for q in /sys/class/net/"$1"/queues/tx-*; do
+		[ -e "$q" ] && TXQ=$((TXQ + 1))
+	done
 }
 
 # ------------------------------------------------------------ qdiscs
 
-# set_qdisc DEV default|KIND
+# set_qdisc DEV default|KIND: on a device with several transmit queues,
+# KIND under each queue of an mq root (as the kernel's default, mq with
+# one fq_codel per queue), so that every queue keeps its own counts
 set_qdisc()
 {
+	local n
+
 	tc qdisc del dev "$1" root 2>/dev/null
 	[ "$2" = default ] && return 0
-	tc qdisc replace dev "$1" root "$2"
+	txq_count "$1"
+	[ "$TXQ" -gt 1 ] || {
+		tc qdisc replace dev "$1" root "$2"
+		return
+	}
+	tc qdisc add dev "$1" root handle 1: mq || return 1
+	for ((n = 1; n <= TXQ; n++)); do
+		tc qdisc replace dev "$1" parent "$(printf '1:%x' $n)" "$2" ||
+			return 1
+	done
+}
+
+# qd_kind DEV: QDKIND, DEV's root qdisc kind ("mq/KIND" for an mq root
+# with KIND under its first queue)
+qd_kind()
+{
+	QDKIND=$(tc qdisc show dev "$1" | awk '
+		$0 ~ / root/ && !root { root = $2 }
+		$0 ~ / parent / && !leaf { leaf = $2 }
+		END { print root (root == "mq" && leaf ? "/" leaf : "") }')
+}
+
+# queue_pkts DEV: QPKTS, the frames each transmit queue's qdisc has been
+# offered (sent + dropped), comma-separated, from the classes of an mq
+# root; "-" without one
+queue_pkts()
+{
+	local line cls=0 re='^ Sent [0-9]+ bytes ([0-9]+) pkt \(dropped ([0-9]+)'
+	local -a q=()
+
+	while read -r line; do
+		if [[ $line =~ ^class\ mq\ [0-9a-f]*:([0-9a-f]+) ]]; then
+			cls=$((16#${BASH_REMATCH[1]}))
+		elif ((cls)) && [[ " $line" =~ $re ]]; then
+			q[cls - 1]=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+			cls=0
+		fi
+	done <<< "$(tc -s class show dev "$1")"
+	QPKTS=-
+	((${#q[@]})) || return 0
+	QPKTS=$(IFS=,; echo "${q[*]}")
+}
+
+# queue_delta BEFORE AFTER: DELTA, per-queue differences of two QPKTS
+queue_delta()
+{
+	local -a before after
+	local i
+
+	DELTA=-
+	{ [ "$1" = - ] || [ "$2" = - ]; } && return 0
+	IFS=, read -r -a before <<< "$1"
+	IFS=, read -r -a after <<< "$2"
+	DELTA=
+	for i in "${!after[@]}"; do
+		DELTA+="${DELTA:+,}$((after[i] - ${before[i]:-0}))"
+	done
 }
 
 # qd_pkts DEV: QD, packets offered to the root qdisc so far (sent +
@@ -298,37 +426,66 @@ pgset()
 	echo "$2" > "$PG/$1" 2>/dev/null
 }
 
-# pg_prepare DEV COUNT: bind DEV to thread 0, 64-byte frames, queue_xmit,
-# every frame a new skb unless CLONE says otherwise
+# pg_prepare DEV COUNT: bind DEV to each of the PG_THREADS pktgen
+# threads (kpktgend_T sends on "DEV@T"; one thread: on "DEV"), COUNT
+# frames in all (0: no limit), 64-byte frames, queue_xmit, every frame a
+# new skb unless CLONE says otherwise. PGDEVS: pktgen's names of DEV.
+# With several threads or PG_MQ (multi-queue lowers), the UDP source
+# port steps through 1024-2047 frame by frame (1024 flows), so that a
+# lower choosing its queue by flow hash spreads them. Stepping, not
+# pktgen's UDPSRC_RND: until the guest's crng is seeded, every
+# get_random_u32() runs a ChaCha block, which made early rounds 2-3x
+# slower than later ones under icount.
 CLONE=0
 XMODE=queue_xmit
+PGDEVS=()
 pg_prepare()
 {
-	echo "rem_device_all" > "$PG/kpktgend_0" || return 1
-	echo "add_device $1" > "$PG/kpktgend_0" || return 1
-	pgset "$1" "xmit_mode $XMODE" &&
-		pgset "$1" "count $2" &&
-		pgset "$1" "pkt_size $PG_PKT_SIZE" &&
-		pgset "$1" "clone_skb $CLONE" &&
-		pgset "$1" "delay 0" &&
-		pgset "$1" "dst 10.0.0.2" &&
-		pgset "$1" "dst_mac 52:54:00:00:00:02"
+	local t d
+
+	PGDEVS=()
+	for ((t = 0; t < PG_THREADS; t++)); do
+		echo "rem_device_all" > "$PG/kpktgend_$t" || return 1
+	done
+	for ((t = 0; t < PG_THREADS; t++)); do
+		d=$1
+		[ "$PG_THREADS" -gt 1 ] && d=$1@$t
+		echo "add_device $d" > "$PG/kpktgend_$t" || return 1
+		PGDEVS+=("$d")
+		pgset "$d" "xmit_mode $XMODE" &&
+			pgset "$d" "count $(($2 / PG_THREADS))" &&
+			pgset "$d" "pkt_size $PG_PKT_SIZE" &&
+			pgset "$d" "clone_skb $CLONE" &&
+			pgset "$d" "delay 0" &&
+			pgset "$d" "dst 10.0.0.2" &&
+			pgset "$d" "dst_mac 52:54:00:00:00:02" || return 1
+		[ "$PG_THREADS" -gt 1 ] || [ "$PG_MQ" -gt 1 ] || continue
+		pgset "$d" "udp_src_min 1024" &&
+			pgset "$d" "udp_src_max 2048" || return 1
+	done
 }
 
-# pg_result DEV: PPS PKTS USEC ERRS from the device's pktgen file
+# pg_result: PPS PKTS USEC ERRS from the pktgen files of PGDEVS: sums
+# over the threads (USEC: the longest)
 pg_result()
 {
-	local line r1='^Result: OK: ([0-9]+)\(.*usec, ([0-9]+) \('
+	local line d usec r1='^Result: OK: ([0-9]+)\(.*usec, ([0-9]+) \('
 	local r2='([0-9]+)pps .*errors: ([0-9]+)'
 
 	PPS=0 PKTS=0 USEC=0 ERRS=0
-	while read -r line; do
-		if [[ $line =~ $r1 ]]; then
-			USEC=${BASH_REMATCH[1]} PKTS=${BASH_REMATCH[2]}
-		elif [[ $line =~ $r2 ]]; then
-			PPS=${BASH_REMATCH[1]} ERRS=${BASH_REMATCH[2]}
-		fi
-	done < "$PG/$1"
+	for d in "${PGDEVS[@]}"; do
+		usec=0
+		while read -r line; do
+			if [[ $line =~ $r1 ]]; then
+				usec=${BASH_REMATCH[1]}
+				PKTS=$((PKTS + BASH_REMATCH[2]))
+			elif [[ $line =~ $r2 ]]; then
+				PPS=$((PPS + BASH_REMATCH[1]))
+				ERRS=$((ERRS + BASH_REMATCH[2]))
+			fi
+		done < "$PG/$d"
+		[ "$usec" -gt "$USEC" ] && USEC=$usec
+	done
 	[ "$PKTS" -gt 0 ]
 }
 
@@ -343,7 +500,7 @@ pg_timed()
 	nap "$2"
 	echo stop > "$PG/pgctrl"
 	wait "$pid"
-	pg_result "$1"
+	pg_result
 }
 
 # pg_count DEV N: send exactly N frames (returns when all are freed)
@@ -351,7 +508,7 @@ pg_count()
 {
 	pg_prepare "$1" "$2" || return 1
 	echo start > "$PG/pgctrl"
-	pg_result "$1"
+	pg_result
 }
 
 # ------------------------------------------------------------ AF_PACKET
@@ -394,11 +551,11 @@ probe_via()
 {
 	local p0 s0 p1 s1 n=300
 
-	qd_pkts "$PRIMARY" && p0=$QD || return 1
-	qd_pkts "$STANDBY" && s0=$QD || return 1
-	pg_count "$MASTER" $n || return 1
-	qd_pkts "$PRIMARY" && p1=$QD || return 1
-	qd_pkts "$STANDBY" && s1=$QD || return 1
+	qd_pkts "$CUR_P" && p0=$QD || return 1
+	qd_pkts "$CUR_S" && s0=$QD || return 1
+	pg_count "$CUR_M" $n || return 1
+	qd_pkts "$CUR_P" && p1=$QD || return 1
+	qd_pkts "$CUR_S" && s1=$QD || return 1
 	VIA=none
 	[ $((p1 - p0)) -ge $((n * 9 / 10)) ] && VIA=primary
 	[ $((s1 - s0)) -ge $((n * 9 / 10)) ] && VIA=standby
@@ -478,8 +635,8 @@ count_events()
 accepts()
 {
 	pg_prepare "$1" 1000 || return 1
-	pgset "$1" "xmit_mode $2" || return 1
-	pgset "$1" "$3 $4"
+	pgset "${PGDEVS[0]}" "xmit_mode $2" || return 1
+	pgset "${PGDEVS[0]}" "$3 $4"
 }
 
 clone_check()
@@ -569,23 +726,36 @@ graph()
 
 # ------------------------------------------------------------ paths
 
-# go_path primary|standby
+# go_path primary|standby|sim-primary|sim-standby: CUR_M, CUR_P, CUR_S
+# the master and lowers of the path's group (virtio-net/e1000e, or
+# nfosim's), CUR_L the lower that must carry the master's frames
 go_path()
 {
-	WANT_VIA=$1
-	if [ "$1" = primary ]; then
+	case $1 in
+	primary | standby)
+		CUR_M=$MASTER CUR_P=$PRIMARY CUR_S=$STANDBY ;;
+	sim-primary | sim-standby)
+		CUR_M=$SIM_MASTER CUR_P=$SIM_PRIMARY CUR_S=$SIM_STANDBY ;;
+	*)
+		return 1 ;;
+	esac
+	[ -n "$CUR_M" ] || return 1
+	WANT_VIA=${1#sim-}
+	if [ "$WANT_VIA" = primary ]; then
+		CUR_L=$CUR_P
 		[ -n "$PG_FAILOVERCTL" ] && [ "$MODS" != stock ] &&
-			"$PG_FAILOVERCTL" set "$MASTER" force-standby off
-		ip link set dev "$PRIMARY" up
-		waitfor 15000 carrier "$PRIMARY" || return 1
+			"$PG_FAILOVERCTL" set "$CUR_M" force-standby off
+		ip link set dev "$CUR_P" up
+		waitfor 15000 carrier "$CUR_P" || return 1
 	else
+		CUR_L=$CUR_S
 		if [ "$PG_STANDBY_VIA" = force ] && [ -n "$PG_FAILOVERCTL" ] &&
 		   [ "$MODS" != stock ]; then
-			"$PG_FAILOVERCTL" set "$MASTER" force-standby on ||
+			"$PG_FAILOVERCTL" set "$CUR_M" force-standby on ||
 				return 1
 			STANDBY_HOW=force-standby
 		else
-			ip link set dev "$PRIMARY" down || return 1
+			ip link set dev "$CUR_P" down || return 1
 			STANDBY_HOW=primary-down
 		fi
 	fi
@@ -609,7 +779,7 @@ reversed()
 # roles in ABBA order (reversed when R is odd)
 sender_rounds()
 {
-	local snd=$1 r=$2 mdev=$3 ldev=$4 order role dev q0 d0 rq0 i0
+	local snd=$1 r=$2 mdev=$3 ldev=$4 order role dev q0 d0 rq0 i0 qp0
 
 	order="master lower"
 	[ "$snd" = pktgen ] && [ "${PG_SX:-1}" = 1 ] &&
@@ -623,6 +793,8 @@ sender_rounds()
 		q0=$QD d0=$QDROP rq0=$QREQ
 		irqs "$ldev"
 		i0=$IRQS
+		queue_pkts "$ldev"
+		qp0=$QPKTS
 		EAGAIN=0
 		if [ "$snd" = af_packet ]; then
 			afp_timed "$dev" "$PG_SECS" ||
@@ -633,24 +805,26 @@ sender_rounds()
 		XMODE=queue_xmit
 		qd_pkts "$ldev"
 		irqs "$ldev"
+		queue_pkts "$ldev"
+		queue_delta "$qp0" "$QPKTS"
 		rec "round $CTX sender=$snd role=$role dev=$dev r=$r" \
 		    "pps=$PPS pkts=$PKTS usec=$USEC" \
 		    "errors=$ERRS eagain=$EAGAIN lower_pkts=$((QD - q0))" \
 		    "lower_drops=$((QDROP - d0)) lower_requeues=$((QREQ - rq0))" \
-		    "lower_irqs=$((IRQS - i0))"
+		    "lower_irqs=$((IRQS - i0)) lower_q=$DELTA"
 		log "$MODS $path $qd r$r $snd $role $dev:" \
 		    "$PPS pps ($PKTS in ${USEC}us," \
 		    "$ERRS errors, lower saw $((QD - q0)))"
 	done
 }
 
-# measure MASTERDEV LOWERDEV: event counts (once per CTX key), then
-# PG_ROUNDS timed master/lower pairs per sender in ABBA order (the
-# senders' order is reversed every other round too). Uses CTX, MODS,
-# path, qd.
+# measure MASTERDEV LOWERDEV R: event counts (once per module set, path
+# and qdisc), then round R: one timed master/lower pair per sender in
+# ABBA order (the senders' order is reversed every other round too).
+# Uses CTX, MODS, path, qd.
 measure()
 {
-	local mdev=$1 ldev=$2 r snd senders
+	local mdev=$1 ldev=$2 r=$3 snd senders
 
 	if [ -z "${EVENTS_DONE[$MODS/$path/$qd]:-}" ] && [ "$PG_EVENTS" = 1 ]
 	then
@@ -666,13 +840,11 @@ measure()
 	# calls its ndo_start_xmit directly: the difference to "master" is
 	# the core's pass over the master, the difference to "lower" the
 	# driver's.
-	for ((r = 0; r < PG_ROUNDS; r++)); do
-		senders=$PG_SENDERS
-		# shellcheck disable=SC2086 # one argument per word
-		((r % 2)) && senders=$(reversed $PG_SENDERS)
-		for snd in $senders; do
-			sender_rounds "$snd" "$r" "$mdev" "$ldev"
-		done
+	senders=$PG_SENDERS
+	# shellcheck disable=SC2086 # one argument per word
+	((r % 2)) && senders=$(reversed $PG_SENDERS)
+	for snd in $senders; do
+		sender_rounds "$snd" "$r" "$mdev" "$ldev"
 	done
 }
 
@@ -695,11 +867,13 @@ reference()
 			log "bond over dummy did not come up: no reference"
 			return 0
 		}
-	local MODS=ref path=bond qd=blackhole
+	local MODS=ref path=bond qd=blackhole r
 	set_qdisc "$d" blackhole
 	CTX="block=$bi mods=ref path=bond how=active-backup qdisc=blackhole"
 	CTX+=" lower_qdisc=blackhole"
-	measure "$b" "$d"
+	for ((r = 0; r < PG_ROUNDS; r++)); do
+		measure "$b" "$d" "$r"
+	done
 	ip link del "$b"
 	ip link del "$d"
 	rmmod bonding dummy 2>/dev/null
@@ -719,45 +893,68 @@ log "blocks=\"$PG_BLOCKS\" paths=\"$PG_PATHS\" qdiscs=\"$PG_QDISCS\"" \
 declare -A EVENTS_DONE CLONE_DONE
 [[ " $PG_SENDERS " = *" af_packet "* ]] && afp_setup
 bi=$PG_BLOCK0
-for MODS in $PG_BLOCKS; do
-	bi=$((bi + 1))
-	now_ms
-	t0=$NOW
-	load_set "$MODS"
-	links_up || die "links did not come up"
-	rec "block n=$bi mods=$MODS master=$MASTER standby=$STANDBY" \
-	    "primary=$PRIMARY srcversion=$SRCVERSION taint=$TAINT"
-	log "block $bi: $MODS master=$MASTER standby=$STANDBY primary=$PRIMARY" \
-	    "srcversion=$SRCVERSION taint=$TAINT"
-	if [ "$PG_EVENTS" = 1 ] && [ -z "$EVENTS" ]; then
-		setup_events
-	fi
-	if [ -z "${CLONE_DONE[$MODS]:-}" ] && [ "$PG_CLONE" = 1 ]; then
-		go_path primary || die "master does not send via the primary"
-		clone_check
-		CLONE_DONE[$MODS]=1
-	fi
-	for path in $PG_PATHS; do
-		go_path "$path" ||
-			die "master does not send via the $path (via $VIA)"
-		[ "$path" = primary ] && lower=$PRIMARY || lower=$STANDBY
-		[ "$path" = primary ] && how=primary-up || how=$STANDBY_HOW
-		for qd in $PG_QDISCS; do
-			set_qdisc "$lower" "$qd" ||
-				die "cannot set qdisc $qd on $lower"
-			qdname=$(tc qdisc show dev "$lower" root |
-				awk '{print $2; exit}')
-			CTX="block=$bi mods=$MODS path=$path how=$how qdisc=$qd"
-			CTX+=" lower_qdisc=$qdname"
-			measure "$MASTER" "$lower"
-			set_qdisc "$lower" default
+# Module sets interleaved: round r of every configuration for each set
+# in turn, the sets' order reversed on odd r (ABBA across rounds)
+for ((ri = 0; ri < PG_ROUNDS; ri++)); do
+	r=$((PG_ROUND0 + ri))
+	sets=$PG_BLOCKS
+	# shellcheck disable=SC2086 # one argument per word
+	((r % 2)) && sets=$(reversed $PG_BLOCKS)
+	for MODS in $sets; do
+		bi=$((bi + 1))
+		now_ms
+		t0=$NOW
+		load_set "$MODS"
+		links_up || die "links did not come up"
+		txq_count "$STANDBY"
+		sby_txq=$TXQ
+		sim_txq=0
+		if [ -n "$SIM_PRIMARY" ]; then
+			txq_count "$SIM_PRIMARY"
+			sim_txq=$TXQ
+		fi
+		rec "block n=$bi r=$r mods=$MODS master=$MASTER" \
+		    "standby=$STANDBY primary=$PRIMARY standby_txq=$sby_txq" \
+		    "sim_master=${SIM_MASTER:--} sim_standby=${SIM_STANDBY:--}" \
+		    "sim_primary=${SIM_PRIMARY:--} sim_txq=$sim_txq" \
+		    "threads=$PG_THREADS cpus=$(nproc)" \
+		    "srcversion=$SRCVERSION taint=$TAINT"
+		sim=
+		[ -n "$SIM_MASTER" ] && sim="nfosim $SIM_MASTER/$SIM_STANDBY/"
+		[ -n "$SIM_MASTER" ] && sim+="$SIM_PRIMARY ($sim_txq tx queues)"
+		log "block $bi (round $r): $MODS master=$MASTER" \
+		    "standby=$STANDBY ($sby_txq tx queues) primary=$PRIMARY" \
+		    "$sim srcversion=$SRCVERSION taint=$TAINT"
+		if [ "$PG_EVENTS" = 1 ] && [ -z "$EVENTS" ]; then
+			setup_events
+		fi
+		if [ -z "${CLONE_DONE[$MODS]:-}" ] && [ "$PG_CLONE" = 1 ]; then
+			go_path primary ||
+				die "master does not send via the primary"
+			clone_check
+			CLONE_DONE[$MODS]=1
+		fi
+		for path in $PG_PATHS; do
+			go_path "$path" ||
+				die "master does not send via the $path (via $VIA)"
+			[ "$WANT_VIA" = primary ] && how=primary-up ||
+				how=$STANDBY_HOW
+			for qd in $PG_QDISCS; do
+				set_qdisc "$CUR_L" "$qd" ||
+					die "cannot set qdisc $qd on $CUR_L"
+				qd_kind "$CUR_L"
+				CTX="block=$bi mods=$MODS path=$path how=$how"
+				CTX+=" qdisc=$qd lower_qdisc=$QDKIND"
+				measure "$CUR_M" "$CUR_L" "$r"
+				set_qdisc "$CUR_L" default
+			done
 		done
+		if [ "$bi" = 1 ] && [ "${PG_REFERENCE:-1}" = 1 ]; then
+			reference
+		fi
+		now_ms
+		rec "block_end n=$bi mods=$MODS secs=$(((NOW - t0) / 1000))"
 	done
-	if [ "$bi" = 1 ] && [ "${PG_REFERENCE:-1}" = 1 ]; then
-		reference
-	fi
-	now_ms
-	rec "block_end n=$bi mods=$MODS secs=$(((NOW - t0) / 1000))"
 done
 echo > "$T/kprobe_events" 2>/dev/null
 unload_all
