@@ -17,6 +17,8 @@
 #	--only         only these mutations (names, comma-separated)
 #	--list         print the mutations and the runs they need, run nothing
 #	--build-only   apply and build every mutation, run no guest
+#	--skip-baseline  no baseline runs (only after a baseline of the same
+#	               tree passed: the result then says so)
 #	--min-percent  fail below this share killed (default 90)
 #	--ktap         one KTAP line per mutation (for scripts/check.sh)
 #
@@ -48,9 +50,10 @@ SMOKE=0
 ONLY=
 LIST_ONLY=0
 BUILD_ONLY=0
+SKIP_BASELINE=0
 MIN_PERCENT=90
 KTAP=0
-TEST_TIMEOUT=${MUTANT_TEST_TIMEOUT:-240}
+TEST_TIMEOUT=${MUTANT_TEST_TIMEOUT:-600}
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,10 +62,11 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=${2:?}; shift;;
 	--list) LIST_ONLY=1;;
 	--build-only) BUILD_ONLY=1;;
+	--skip-baseline) SKIP_BASELINE=1;;
 	--min-percent) MIN_PERCENT=${2:?}; shift;;
 	--ktap) KTAP=1;;
 	*) echo "usage: $0 [--smoke] [--jobs N] [--only a,b] [--list]" \
-		"[--build-only] [--min-percent P] [--ktap]" >&2
+		"[--build-only] [--skip-baseline] [--min-percent P] [--ktap]" >&2
 	   exit 2;;
 	esac
 	shift
@@ -246,7 +250,9 @@ done
 bad=0
 
 # Baseline: every run the mutations need, on the unbroken tree
-if [ "$BUILD_ONLY" = 0 ]; then
+if [ "$BUILD_ONLY" = 0 ] && [ "$SKIP_BASELINE" = 1 ]; then
+	echo "mutants: no baseline (--skip-baseline)"
+elif [ "$BUILD_ONLY" = 0 ]; then
 	: > "$WORK/queue"
 	i=0
 	for s in "${!specs[@]}"; do
