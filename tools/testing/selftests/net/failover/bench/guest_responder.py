@@ -13,6 +13,9 @@ and the os module.
   HOST_IP:HOST_PORT at a fixed rate through an ordinary UDP socket;
 - polls the counters of every network device every 200 ms, so that a
   lower that disappears (unplugged primary) keeps its last values;
+- keeps rewriting a RAM buffer (MemCheck) and, on "memcheck", checks
+  every page of it against the generation it last wrote there: a store
+  lost by a migration shows as a bad page;
 - answers the host's requests on TTY (ttyS1), one line each way:
   "<id> <command> [args]" -> "R<id> <result>".
 """
