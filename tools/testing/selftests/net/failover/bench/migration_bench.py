@@ -87,6 +87,8 @@ PAD = b"\0" * 48
 # send status in the switch log
 ST_OK, ST_EAGAIN, ST_ERR, ST_NOPORT, ST_SKIP = 0, 1, 2, 3, 4
 MAXBURST = 20
+# the standby's receive ring (rx_queue_size of the virtio-net device)
+RX_RING = 1024
 
 
 def log(msg):
@@ -785,8 +787,8 @@ class Vm:
             "-netdev", "dgram,id=hn_sby,local.type=fd,local.str=%d" % fd_sby,
             "-netdev", "dgram,id=hn_pri,local.type=fd,local.str=%d" % fd_pri,
             "-device", "virtio-net-pci,netdev=hn_sby,failover=on,id=%s,"
-                       "mac=%s,bus=rp1,romfile=,rx_queue_size=1024"
-                       % (STANDBY_ID, GUEST_MAC),
+                       "mac=%s,bus=rp1,romfile=,rx_queue_size=%d"
+                       % (STANDBY_ID, GUEST_MAC, RX_RING),
             "-device", json.dumps(PRIMARY_JSON, separators=(",", ":")),
         ]
         if self.hotplug == "native":
@@ -1229,6 +1231,14 @@ class Bench:
                     vm_of(d["h_port"][i]) == old):
                 last_rx = s
         h["last_received_from_source"] = last_rx
+        # frames sent to the source during the RAM copy that the guest
+        # received: more than its receive ring holds (RX_RING) means it
+        # refilled the ring, i.e. ran, during the copy
+        h["received_sent_during_ram_copy"] = sum(
+            1 for i in range(h_lo - hb, h_hi - hb)
+            if ta is not None and ta <= d["h_t"][i] < t0 and
+            d["h_st"][i] == ST_OK and i + hb not in lostset and
+            vm_of(d["h_port"][i]) == old)
         for s in lost:
             i = s - hb
             t = d["h_t"][i]
@@ -1744,6 +1754,8 @@ MIG_COLS = [
     ("ram_copy_s", "RAM copy s", lambda r: r.get("ram_copy_s")),
     ("g2h_during_copy", "g2h rx in copy",
      lambda r: r["split"]["g2h"]["received_during_ram_copy"]),
+    ("h2g_during_copy", "h2g rx in copy",
+     lambda r: r["split"]["h2g"]["received_sent_during_ram_copy"]),
     ("guest_garps", "guest GARPs", lambda r: r["split"]["guest_garps"]),
     ("qemu_rarps", "QEMU RARPs",
      lambda r: sum(n for k, n in r["split"]["announce"].items()
@@ -1820,12 +1832,15 @@ def migration_checks(summary, live):
     for x in summary["runs"]:
         n = "%s (%s)" % (x["run"], x["modules"])
         if live:
-            ok = (x["dirty_syncs"] or 0) > 1 and \
-                (x["g2h_during_copy"] or 0) > 0
+            ok = (x["dirty_syncs"] or 0) > 1 and (
+                (x["g2h_during_copy"] or 0) > 0 or
+                (x["h2g_during_copy"] or 0) > RX_RING + 1)
             out.append((ok, "%s: live, RAM copied while the source ran: "
                         "%s dirty-bitmap syncs, %s guest frames from the "
-                        "source during the copy" % (
-                            n, x["dirty_syncs"], x["g2h_during_copy"])))
+                        "source during the copy, %s frames sent then "
+                        "received by the guest (its ring holds %d)" % (
+                            n, x["dirty_syncs"], x["g2h_during_copy"],
+                            x["h2g_during_copy"], RX_RING)))
         out.append((x["mem_bad"] == 0 and x["mem_before_bad"] == 0,
                     "%s: guest RAM check: %s bad pages before, %s after"
                     % (n, x["mem_before_bad"], x["mem_bad"])))
