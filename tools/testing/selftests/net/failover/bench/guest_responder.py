@@ -13,6 +13,9 @@ and the os module.
   HOST_IP:HOST_PORT at a fixed rate through an ordinary UDP socket;
 - polls the counters of every network device every 200 ms, so that a
   lower that disappears (unplugged primary) keeps its last values;
+- keeps rewriting a RAM buffer (MemCheck) and, on "memcheck", checks
+  every page of it against the generation it last wrote there: a store
+  lost by a migration shows as a bad page;
 - answers the host's requests on TTY (ttyS1), one line each way:
   "<id> <command> [args]" -> "R<id> <result>".
 """
@@ -38,6 +41,13 @@ STATS = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped",
 POLL = 0.25
 # a later frame is sent late (in a burst); one later than this, skipped
 MAXLAG = 2.0
+# RAM check: MEM_PAGES pages, rewritten round robin at MEM_RATE pages/s,
+# each filled with one 8-byte word (generation << 16 | page); the
+# expected generation of each page lives in a separate small buffer.
+# A store the migration loses leaves a page that differs from it.
+MEM_PAGES = 1024
+MEM_RATE = 500
+MEM_WORD = _struct.Struct("<Q")
 
 
 def js(o):
@@ -260,6 +270,46 @@ class Kmsg:
         return out
 
 
+class MemCheck:
+    """Guest RAM that the guest keeps writing, and its check."""
+
+    def __init__(self):
+        self.buf = bytearray(MEM_PAGES * 4096)
+        self.gen = bytearray(MEM_PAGES * 8)
+        self.pos = 0
+        self.writes = 0
+        self.t0 = None
+        self.done = 0
+
+    def page(self, i, g):
+        return MEM_WORD.pack((g << 16) | i) * 512
+
+    def write_due(self, now):
+        if self.t0 is None:
+            self.t0 = now
+        due = int((now - self.t0) * MEM_RATE)
+        # a stalled guest catches up with at most one sweep
+        if due - self.done > MEM_PAGES:
+            self.done = due - MEM_PAGES
+        while self.done < due:
+            i = self.pos
+            g = MEM_WORD.unpack_from(self.gen, i * 8)[0] + 1
+            self.buf[i * 4096:(i + 1) * 4096] = self.page(i, g)
+            MEM_WORD.pack_into(self.gen, i * 8, g)
+            self.pos = (i + 1) % MEM_PAGES
+            self.done += 1
+            self.writes += 1
+
+    def check(self):
+        bad = []
+        for i in range(MEM_PAGES):
+            g = MEM_WORD.unpack_from(self.gen, i * 8)[0]
+            if self.buf[i * 4096:(i + 1) * 4096] != self.page(i, g):
+                bad.append(i)
+        return {"pages": MEM_PAGES, "bad": len(bad), "bad_pages": bad[:16],
+                "writes": self.writes}
+
+
 def snmp_udp():
     txt = read("/proc/net/snmp", "")
     rows = [l.split() for l in txt.splitlines() if l.startswith("Udp:")]
@@ -285,6 +335,7 @@ def main():
 
     devs = Devices()
     kmsg = Kmsg()
+    mem = MemCheck()
     rate = 0.0
     t0 = 0.0
     txseq = 0
@@ -346,6 +397,11 @@ def main():
                 "cost": [round(t_poll - t_req, 3),
                          round(t_report - t_poll, 3)],
                 "t": time.monotonic()})))
+        elif cmd == "memcheck":
+            t = time.monotonic()
+            res = mem.check()
+            res["cost"] = round(time.monotonic() - t, 3)
+            say("R%s %s" % (rid, js(res)))
         elif cmd == "ping":
             say("R%s pong" % rid)
         elif cmd == "quit":
@@ -374,10 +430,12 @@ def main():
                     tx_err[e.errno] = tx_err.get(e.errno, 0) + 1
                 txseq += 1
             timeout = max(0.0, t0 + txseq / rate - time.monotonic())
+        mem.write_due(now)
         if now >= next_poll:
             devs.poll(now)
             next_poll = now + POLL
-        timeout = min(timeout, max(0.0, next_poll - time.monotonic()))
+        timeout = min(timeout, max(0.0, next_poll - time.monotonic()),
+                      1.0 / MEM_RATE * 8)
         r, w, _ = select.select([sock, ctl], [ctl] if out else [], [],
                                 timeout)
         if w:
