@@ -23,7 +23,8 @@
 #                  the host steers to the standby are lost; the pkt_type
 #                  test instead of the destination address: the
 #                  secondary-MAC frames are lost; a copy from the same
-#                  lower taken for a duplicate: the repeated frames lost
+#                  lower taken for a duplicate (rx-dedup-same-lower):
+#                  the repeated frames lost
 #   rx_switch      the inactive primary's unicast dropped after a switch
 #   mtu_default    master MTU from the standby (host MTU 9000): the
 #                  VF-like primary (max 1500) is refused
@@ -130,6 +131,21 @@ rx_pair()
 	rx_check "$1" "$3" "frames $4 on $2, then $3" "$5" dup
 }
 
+# rx_twice ID LOWER SEQ PATH: the same N frames (numbered from SEQ) twice
+# on LOWER at once (well within the 500 ms a copy is looked for): all 2N
+# are delivered through PATH, none is a duplicate. Kills:
+# rx-dedup-same-lower (a frame seen on the same lower taken for a copy).
+rx_twice()
+{
+	local N=$((N * 2))
+
+	rx_snap "$1" "$2"
+	sim_set "$1" "$2" rx "$((N / 2)) ucast $3" &&
+		sim_set "$1" "$2" rx "$((N / 2)) ucast $3"
+	check_err $? "cannot inject frames $3 twice on $2"
+	rx_check "$1" "$2" "frames $3 twice on $2" "$4"
+}
+
 # switches_above M N: path_switches of master M is above N
 switches_above()
 {
@@ -151,8 +167,7 @@ rx_steady()
 	rx_pair 20 p1 standby 5000 primary
 	rx_pair 20 standby p1 6000 standby
 	# the same frames again on the same lower are new frames
-	rx_expect 20 standby "ucast 9000" standby
-	rx_expect 20 standby "ucast 9000" standby
+	rx_twice 20 standby 9000 standby
 	# a copy after more than 500 ms is a new frame
 	rx_expect 20 p1 "ucast 7000" primary
 	ft_sleep 0.7
