@@ -94,8 +94,7 @@ replug_mtu_too_big()
 	# The master's range is the standby's (virtio: up to 65535, as
 	# stock's), so without the primary it must take the MTU
 	if ! out=$(ip link set dev "$master" mtu "$want" 2>&1); then
-		check_err 1 "master refuses MTU $want without the primary" \
-			"(standby $standby max_mtu $(dev_link_attr "$standby" max_mtu)): $out"
+		check_err 1 "master refuses MTU $want without the primary (standby $standby max_mtu $(dev_link_attr "$standby" max_mtu)): $out"
 		echo 1 > /sys/bus/pci/rescan
 		log_test "primary that cannot take the master's MTU stays out"
 		return

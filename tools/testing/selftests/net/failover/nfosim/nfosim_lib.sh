@@ -75,7 +75,7 @@ nfosim_setup()
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	modprobe net_failover || $cannot "cannot load net_failover"
 	nfosim_load ||
-		$cannot "cannot load nfosim for $(uname -r) (make -C $SIM_DIR)"
+		$cannot "nfosim does not load on $(uname -r) (modprobe nfosim; or $SIM_DIR/nfosim.ko: make -C $SIM_DIR)"
 	defer nfosim_unload
 	[ -w "$NFOSIM/new_group" ] || $cannot "no $NFOSIM/new_group"
 	[ -n "$(< "$NFOSIM/pci_parent")" ] ||
