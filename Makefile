@@ -11,6 +11,7 @@
 #   make docs            Documentation/networking/*.rst with docutils
 #   make demo            boot a guest: pairing, unplug and replug (README)
 #   make check           every test, ending in "N passed, N failed"
+#                        (REPEAT=N: N rounds of the tests, one build)
 #   make clean
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -73,8 +74,9 @@ nopci:
 demo:
 	@$(ROOT)/scripts/demo.sh
 
+# make check REPEAT=N: builds once, then N rounds of every test run
 check:
-	@$(ROOT)/scripts/check.sh
+	@$(ROOT)/scripts/check.sh $(if $(REPEAT),--repeat $(REPEAT))
 
 tools:
 	$(MAKE) -C $(ROOT)/tools/net/failover

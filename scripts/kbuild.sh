@@ -9,8 +9,9 @@
 #	NAME     a kernel of .cache/kernels/ (6.1, 6.12, 7.3), or "list"
 #	modules  failover.ko, net_failover.ko (W=1; a warning fails)
 #	sparse   the same with C=2 (a sparse warning fails; exit 4 when the
-#	         kernel's make finds no usable sparse: Debian 13's sparse
-#	         0.6.4 cannot parse 7.x headers, __typeof_unqual__ and all)
+#	         kernel's make finds no usable sparse). Debian 13's sparse
+#	         0.6.4 cannot parse 7.x headers (__typeof_unqual__): kernels
+#	         built in a chroot use sid's from .cache/sparse (setup.sh)
 #	nfosim   the simulated lower of the selftests, against our symbols
 #
 # The sources are copied to .cache/build/NAME/ and built there with
@@ -92,8 +93,19 @@ for target; do
 	sparse)
 		# every object again, so that sparse sees all of them
 		touch "$OUT/net/core/failover.c" "$OUT/drivers/net/net_failover.c"
-		kmake M="$OUT" W=1 C=2 modules 2>&1 | tee "$log"
-		if grep -q 'C=2 specified, but .* not available or not up to date' \
+		check=()
+		if [ -n "$KROOT" ] && [ -x "$CACHE/sparse/usr/bin/sparse" ]; then
+			# sid's sparse (setup.sh), in the build tree that
+			# kmake binds into the chroot. KBUILD_CHECKSRC=2:
+			# the 7.x make validates sparse with
+			# scripts/checker-valid.sh, which Debian's headers
+			# lack, and would turn any sparse off.
+			cp "$CACHE/sparse/usr/bin/sparse" "$OUT/.sparse"
+			check=(CHECK="$OUT/.sparse" KBUILD_CHECKSRC=2)
+		fi
+		kmake M="$OUT" W=1 C=2 "${check[@]}" modules 2>&1 | tee "$log"
+		if [ ${#check[@]} -eq 0 ] &&
+		   grep -q 'C=2 specified, but .* not available or not up to date' \
 			"$log"; then
 			echo "kbuild: $NAME: SKIP sparse: the kernel's make" \
 				"refuses sparse $(kroot_run sparse --version 2>&1)" \

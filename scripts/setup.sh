@@ -27,6 +27,7 @@
 #   kernels/<name>.env          KNAME KVER KDIR KIMG KROOT MODVERSIONS
 #   d13/apt/                    private apt state for trixie(-backports)
 #   d13/root/                   trixie chroot: gcc-14, sparse, the headers
+#   sparse/                     sid's sparse (the 7.x headers need it)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -253,6 +254,31 @@ d13_kernel()
 	fi
 	kernel_env "$kv" "/usr/src/linux-headers-$kv" "$kimg" "$ROOTFS"
 }
+
+# sparse for the 7.x headers: they use __typeof_unqual__, which Debian
+# 13's sparse 0.6.4 cannot parse; sid's 0.6.5~rc1 can. Unpacked (not
+# installed) into .cache/sparse with its own apt state; it needs trixie's
+# libc, so kbuild.sh runs it in the chroot. Without it sparse on 7.x skips.
+SPARSE=$CACHE/sparse
+if [ ! -x "$SPARSE/usr/bin/sparse" ]; then
+	echo "setup: sparse from sid (for the 7.x headers) into $SPARSE"
+	mkdir -p "$SPARSE/apt/lists/partial" "$SPARSE/apt/cache/archives/partial"
+	echo "deb [signed-by=$KEYRING] $MIRROR sid main" > "$SPARSE/apt/sources.list"
+	APT_SID=(-o "Dir::Etc::SourceList=$SPARSE/apt/sources.list"
+		 -o Dir::Etc::SourceParts=/dev/null
+		 -o "Dir::State::Lists=$SPARSE/apt/lists"
+		 -o "Dir::Cache=$SPARSE/apt/cache"
+		 -o Dir::State::Status=/dev/null
+		 -o APT::Sandbox::User=root)
+	tmp=$(mktemp -d)
+	if apt-get "${APT_SID[@]}" update -qq &&
+	   (cd "$tmp" && apt-get "${APT_SID[@]}" download sparse > /dev/null); then
+		dpkg -x "$tmp"/sparse_*.deb "$SPARSE"
+	else
+		echo "setup: no sparse from sid: sparse on 7.x will skip" >&2
+	fi
+	rm -rf "$tmp"
+fi
 
 d13_kernel trixie || exit 1
 d13_kernel trixie-backports || exit 1

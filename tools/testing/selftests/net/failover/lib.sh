@@ -148,6 +148,23 @@ skip_all()
 	exit $ksft_skip
 }
 
+# fail_all <reason>: the whole script cannot run though it must (e.g.
+# the runner added nfosim.ko and it does not load): every test fails
+fail_all()
+{
+	local t n=0
+
+	for t in $ALL_TESTS; do
+		n=$((n + 1))
+	done
+	ktap_print_header
+	ktap_set_plan "$n"
+	for t in $ALL_TESTS; do
+		ktap_result 1 "$t" "$1"
+	done
+	exit $ksft_fail
+}
+
 # ------------------------------------------------------------- cleanup
 
 defer()
@@ -682,6 +699,49 @@ pktgen_ready()
 	[ -w "$FT_PG/pgctrl" ]
 }
 
+# pktgen acts on thread and run requests asynchronously: a write of
+# "rem_device_all" to kpktgend_N or of "start" to pgctrl only sets a flag
+# for the thread and sleeps 125 ms; the thread looks at its flags when it
+# next wakes (every 100 ms when idle), which under TCG on a loaded host can
+# be later. So a rem_device_all may remove the device added right after
+# it, and "start" may return before the run has begun (pktgen then reports
+# "Idle" or "Starting" with pkts-sofar 0). The helpers below wait for the
+# outcome instead.
+
+_pktgen_thread_empty()
+{
+	! grep -qE '^(Running|Stopped): *[^ ]' "$FT_PG/kpktgend_0"
+}
+
+# pktgen_rem_all: thread 0 has no device (waits for the thread to act)
+pktgen_rem_all()
+{
+	echo "rem_device_all" > "$FT_PG/kpktgend_0" || return 1
+	busywait 10000 _pktgen_thread_empty
+}
+
+# pktgen_add DEV: DEV is thread 0's only device
+pktgen_add()
+{
+	pktgen_rem_all || return 1
+	echo "add_device $1" > "$FT_PG/kpktgend_0"
+}
+
+_pktgen_done()
+{
+	grep -q '^Result: OK:' "$FT_PG/$1"
+}
+
+# pktgen_run DEV TIMEOUT_MS: start thread 0 (DEV given by pktgen_add and
+# configured) and wait until DEV's run has ended ("Result: OK: ..." in
+# /proc/net/pktgen/DEV, set when a run stops: count reached, or the
+# device went down or lost carrier)
+pktgen_run()
+{
+	timeout $(($2 / 1000 + 1)) bash -c "echo start > $FT_PG/pgctrl"
+	busywait "$2" _pktgen_done "$1"
+}
+
 # pktgen_takes DEV MODE OPT: pktgen, given DEV in xmit_mode MODE, takes
 # OPT ("clone_skb 8", "burst 4"). It takes clone_skb and burst only on a
 # device with IFF_TX_SKB_SHARING (burst never in queue_xmit); otherwise the
@@ -691,11 +751,10 @@ pktgen_takes()
 {
 	local rc=0
 
-	echo "rem_device_all" > "$FT_PG/kpktgend_0"
-	echo "add_device $1" > "$FT_PG/kpktgend_0" || return 2
+	pktgen_add "$1" || return 2
 	echo "xmit_mode $2" > "$FT_PG/$1"
 	echo "$3" 2> /dev/null > "$FT_PG/$1" || rc=1
-	echo "rem_device_all" > "$FT_PG/kpktgend_0"
+	pktgen_rem_all
 	return "$rc"
 }
 

@@ -35,7 +35,7 @@ source "$FT_DIR/nfosim/nfosim_lib.sh"
 require_root_cmds ip ethtool tc python3 modinfo
 nfosim_setup
 pktgen_ready || skip_all "pktgen not available (modprobe pktgen)"
-defer "echo rem_device_all > $FT_PG/kpktgend_0"
+defer pktgen_rem_all
 
 FRAMES=${SIM_TXQ_FRAMES:-2000}
 SLACK=3		# unrelated frames the master may send meanwhile (IPv6 RS, MLD)
@@ -89,13 +89,14 @@ cap_warnings()
 
 # pktgen_flows DEV N: N frames of random UDP source ports from pktgen on
 # DEV in queue_xmit mode (through DEV's dev_queue_xmit, as the stack's
-# frames go); sets PG_SENT and PG_ERRORS
+# frames go); sets PG_SENT and PG_ERRORS from DEV's finished run (see
+# pktgen_run in lib.sh: pktgen's own "start" may return before the run)
 pktgen_flows()
 {
 	local dev=$1 n=$2 res
 
-	echo "rem_device_all" > "$FT_PG/kpktgend_0"
-	echo "add_device $dev" > "$FT_PG/kpktgend_0" || return 1
+	PG_SENT='' PG_ERRORS=''
+	pktgen_add "$dev" || return 1
 	{
 		echo "count $n"
 		echo "pkt_size 60"
@@ -107,12 +108,12 @@ pktgen_flows()
 		echo "flag UDPSRC_RND"
 		echo "xmit_mode queue_xmit"
 	} > "$FT_PG/$dev" || return 1
-	timeout 120 bash -c "echo start > $FT_PG/pgctrl"
+	pktgen_run "$dev" 120000 || return 1
 	res=$(< "$FT_PG/$dev")
 	# "Current:" line: "pkts-sofar: N  errors: N"
 	PG_SENT=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' <<< "$res")
 	PG_ERRORS=$(sed -n 's/.*pkts-sofar: [0-9]* *errors: \([0-9]*\).*/\1/p' <<< "$res")
-	echo "rem_device_all" > "$FT_PG/kpktgend_0"
+	pktgen_rem_all
 }
 
 # check_spread LOWER WANT: pktgen's frames on the master go out through
@@ -149,7 +150,7 @@ check_spread()
 	mtx0=$(ethtool_stat "$SIM_M" "tx_${path}_packets")
 
 	pktgen_flows "$SIM_M" "$FRAMES"
-	check_err $? "pktgen could not be set up on $SIM_M"
+	check_err $? "pktgen on $SIM_M: not set up or run not finished: $(grep -E '^(Result|Current)' "$FT_PG/$SIM_M" 2>&1 | xargs)"
 
 	queue_pkts "$dev"
 	ltx1=$(dev_stat "$dev" tx_packets)

@@ -60,21 +60,26 @@ nfosim_unload()
 }
 
 # nfosim_setup: our net_failover and nfosim, whose primaries have a PCI
-# parent (QEMU's pci-testdev); skips the whole script when that is
-# impossible.
+# parent (QEMU's pci-testdev). When that is impossible the whole script
+# skips, unless the runner put nfosim.ko in the guest (FT_NFOSIM=1, set by
+# run_vm_ext.py --add-module nfosim=...): then it must work, and every
+# test fails instead.
 nfosim_setup()
 {
+	local cannot=skip_all
+
 	[ "${FT_MODULES:-}" = stock ] &&
 		skip_all "these tests check our net_failover (FT_MODULES=stock)"
+	[ "${FT_NFOSIM:-0}" = 1 ] && cannot=fail_all
 	[ -d /sys/kernel/debug/tracing ] ||
 		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-	modprobe net_failover || skip_all "cannot load net_failover"
+	modprobe net_failover || $cannot "cannot load net_failover"
 	nfosim_load ||
-		skip_all "no nfosim.ko for $(uname -r) (make -C $SIM_DIR)"
+		$cannot "nfosim does not load on $(uname -r) (modprobe nfosim; or $SIM_DIR/nfosim.ko: make -C $SIM_DIR)"
 	defer nfosim_unload
-	[ -w "$NFOSIM/new_group" ] || skip_all "no $NFOSIM/new_group"
+	[ -w "$NFOSIM/new_group" ] || $cannot "no $NFOSIM/new_group"
 	[ -n "$(< "$NFOSIM/pci_parent")" ] ||
-		skip_all "no PCI parent for simulated primaries (QEMU -device pci-testdev)"
+		$cannot "no PCI parent for simulated primaries (QEMU -device pci-testdev)"
 }
 
 # sim_mac ID: sets SIM_MAC, the permanent MAC of group ID

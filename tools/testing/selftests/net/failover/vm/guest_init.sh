@@ -25,8 +25,21 @@ echo 0 > /proc/sys/kernel/panic_on_warn
 echo 1 > /proc/sys/kernel/sysrq
 
 FT_TESTS="" FT_TEST_TIMEOUT=150 FT_SHELL=0
+FT_SHARES=
 # shellcheck source=/dev/null
 . "$OUT/run.env"
+# The tree when it lives below /tmp, /run or /dev/shm of the host, which
+# the tmpfs mounts above hide: its own read-only 9p export (TAG:PATH),
+# with a tmpfs overlay as for the root
+for s in $FT_SHARES; do
+	d=/run/ftshare/${s%%:*}
+	mkdir -p "$d/lower" "$d/upper" "$d/work" "${s#*:}"
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro,cache=loose \
+		"${s%%:*}" "$d/lower" &&
+		mount -t overlay -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" \
+			overlay "${s#*:}" ||
+		echo "ft-guest: cannot mount ${s%%:*} at ${s#*:}"
+done
 export FT_MODULES FT_HOTPLUG FT_TESTDIR
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 

@@ -21,7 +21,9 @@ into failures:
 --ours-dir      where failover.ko and net_failover.ko were built
                 (net/core/, drivers/net/ below it) instead of the repo root
 --add-module    copied into the module tree (kernel/drivers/net/) so that
-                the guest can modprobe it (nfosim)
+                the guest can modprobe it (nfosim; with nfosim the guest
+                gets FT_NFOSIM=1: the sim tests then fail, not skip, when
+                it does not load)
 --env           exported to the guest's test scripts (via run.env)
 --device        one more QEMU -device; with --add-module nfosim=...,
                 pci-testdev is added (the PCI parent of nfosim's primaries)
@@ -133,6 +135,10 @@ def install(ext):
                 if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
                     raise SystemExit("run_vm_ext: bad --env %s" % kv)
                 f.write("export %s=%s\n" % (k, shlex.quote(v)))
+            # nfosim.ko was put there on purpose: a test that cannot
+            # load it fails rather than skips (nfosim_setup)
+            if any(m.partition("=")[0] == "nfosim" for m in ext.add_module):
+                f.write("export FT_NFOSIM=1\n")
             if ext.debug_checks:
                 f.write(DEBUG_GUEST_SETUP)
         return cmd
