@@ -10,7 +10,8 @@
 # guest with the simulated lowers of nfosim.ko: SIM_TESTS); once:
 # checkpatch, kernel-doc, the tools, the docs and the host tests, and, on
 # 6.1, a real Debian 12 userspace on stock and on our modules
-# (vm/userspace_guest.py; its image is built once into .cache/). Every
+# (vm/userspace_guest.py; its image is built once into .cache/) and the
+# smoke subset of the mutation tests (scripts/mutants.sh --smoke). Every
 # KTAP result is counted, per kernel and in total; the last line is
 #
 #   N passed, N failed, N skipped
@@ -482,6 +483,20 @@ round()
 		count_host 6.1 userspace_guest "$RLOG/userspace.ktap" "$rc"
 		grep -E '^# userspace_guest:' "$RLOG/userspace.ktap" |
 			sed 's/^# /  /'
+		since 6.1 guest
+	fi
+	# Mutation testing, the smoke subset (scripts/mutants.txt, "smoke:
+	# yes"): a baseline on the unbroken tree, then each mutation, built
+	# for 6.1, must fail its tests (~10 minutes, two guests at a time).
+	if [[ " ${kernels[*]} " == *" 6.1 "* ]]; then
+		note "mutation testing, smoke subset (scripts/mutants.sh --smoke)"
+		snap
+		"$ROOT/scripts/mutants.sh" --smoke --ktap --jobs "$JOBS" \
+			> "$RLOG/mutants.ktap" 2>&1
+		rc=$?
+		grep -E '^(ok|not ok)|^mutants:' "$RLOG/mutants.ktap" |
+			sed 's/^/  /'
+		count_host 6.1 mutants "$RLOG/mutants.ktap" "$rc"
 		since 6.1 guest
 	fi
 	check_skips "$n0"

@@ -20,7 +20,8 @@
 #	--skip-baseline  no baseline runs (only after a baseline of the same
 #	               tree passed: the result then says so)
 #	--min-percent  fail below this share killed (default 90)
-#	--ktap         one KTAP line per mutation (for scripts/check.sh)
+#	--ktap         KTAP: a plan and one result per mutation (killed = ok),
+#	               as scripts/check.sh counts them
 #
 # A mutation in scripts/mutants.txt is a block of "key: value" lines:
 #   name:    unique name
@@ -312,6 +313,10 @@ run_jobs
 killed=0
 survived=()
 n=0
+if [ "$KTAP" = 1 ]; then
+	echo "TAP version 13"
+	echo "1..${#muts[@]}"
+fi
 for m in "${muts[@]}"; do
 	IFS=$'\t' read -r name file runs breaks <<< "$m"
 	n=$((n + 1))
@@ -326,12 +331,19 @@ for m in "${muts[@]}"; do
 	done
 	if [ -n "$by" ]; then
 		killed=$((killed + 1))
-		[ "$KTAP" = 1 ] && echo "ok - mutant $name killed" ||
+		if [ "$KTAP" = 1 ]; then
+			echo "ok $n mutant $name killed"
+			echo "# $by"
+		else
 			echo "killed   $name ($by)"
+		fi
 	else
 		survived+=("$name: $breaks (runs: $runs)")
-		[ "$KTAP" = 1 ] && echo "not ok - mutant $name survived ($breaks)" ||
+		if [ "$KTAP" = 1 ]; then
+			echo "not ok $n mutant $name survived: $breaks"
+		else
 			echo "SURVIVED $name"
+		fi
 	fi
 done
 pct=$((killed * 100 / n))

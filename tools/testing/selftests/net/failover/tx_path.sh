@@ -227,7 +227,7 @@ primary_back()
 	log_test "primary back: the primary carries again"
 }
 
-# pktgen_run MODE OPT: COUNT frames from pktgen on the master in xmit_mode
+# pktgen_send MODE OPT: COUNT frames from pktgen on the master in xmit_mode
 # MODE with OPT ("clone_skb 8" or "burst 4"): every copy of a shared skb
 # must go through the master (its primary path counter) to the primary.
 PG=/proc/net/pktgen
@@ -251,12 +251,11 @@ primary_sent_since()
 	[ $(($(dev_stat "$primary" tx_packets) - $1)) -ge "$COUNT" ]
 }
 
-pktgen_run()
+pktgen_send()
 {
 	local mode=$1 opt=$2 ptx mtx m0 sent
 
-	echo "rem_device_all" > "$PG/kpktgend_0"
-	echo "add_device $master" > "$PG/kpktgend_0"
+	pktgen_add "$master"
 	{
 		echo "count $COUNT"
 		echo "pkt_size 60"
@@ -272,7 +271,7 @@ pktgen_run()
 	m0=$(ethtool_stat "$master" tx_primary_packets)
 	[ -n "$m0" ]
 	check_err $? "$mode $opt: no tx_primary_packets from ethtool -S $master"
-	echo start > "$PG/pgctrl"
+	pktgen_run "$master" 30000
 	sent=$(sed -n 's/.*pkts-sofar: \([0-9]*\).*/\1/p' "$PG/$master")
 	# e1000e counts a frame when its transmit completes, after pktgen is
 	# done (seconds later on a loaded TCG host): wait for the count
@@ -304,8 +303,7 @@ pktgen_refused()
 {
 	local mode=$1 opt=$2 err rc
 
-	echo "rem_device_all" > "$PG/kpktgend_0"
-	echo "add_device $master" > "$PG/kpktgend_0"
+	pktgen_add "$master"
 	echo "xmit_mode $mode" > "$PG/$master"
 	err=$( { echo "$opt" > "$PG/$master"; } 2>&1 )
 	rc=$?
@@ -350,7 +348,7 @@ shared_skbs()
 	pktgen_refused queue_xmit "clone_skb 8"
 	pktgen_refused start_xmit "clone_skb 8"
 	pktgen_refused start_xmit "burst 4"
-	echo "rem_device_all" > "$PG/kpktgend_0"
+	pktgen_rem_all
 	if [ "${FT_MODULES:-}" = stock ]; then
 		log_skip "refused as expected; the stock net_failover has no tx_skb_sharing"
 		log_test "$desc"
@@ -364,10 +362,10 @@ shared_skbs()
 	check_err $? "tx_skb_sharing does not read on: $("$FCTL" show "$master" | xargs)"
 	ethtool_stat "$master" tx_primary_packets | grep -q .
 	check_err $? "$master has no ethtool counter tx_primary_packets"
-	pktgen_run queue_xmit "clone_skb 8"
-	pktgen_run start_xmit "clone_skb 8"
-	pktgen_run start_xmit "burst 4"
-	echo "rem_device_all" > "$PG/kpktgend_0"
+	pktgen_send queue_xmit "clone_skb 8"
+	pktgen_send start_xmit "clone_skb 8"
+	pktgen_send start_xmit "burst 4"
+	pktgen_rem_all
 
 	# Loaded again without it (pktgen has let go of the master):
 	# refused again
@@ -376,7 +374,7 @@ shared_skbs()
 	tx_skb_sharing_is off
 	check_err $? "tx_skb_sharing does not read off after the reload"
 	pktgen_refused queue_xmit "clone_skb 8"
-	echo "rem_device_all" > "$PG/kpktgend_0"
+	pktgen_rem_all
 	log_test "$desc"
 }
 

@@ -38,7 +38,7 @@ ROOT = os.path.abspath(os.path.join(TESTDIR, *[os.pardir] * 5))
 
 ALL_TESTS = ["pairing", "pci_remove", "hotplug_qmp", "tx_path", "mtu",
              "modules", "ipv6", "rename", "netlink", "tracepoints",
-             "knobs"]
+             "knobs", "rx_filters"]
 
 MAC = "52:54:00:12:34:56"
 STANDBY_ID = "net0"
