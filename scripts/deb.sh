@@ -90,7 +90,7 @@ echo "deb: building $version in $SRC"
 	{ tail -n 30 "$WORK/build.log" >&2; die "dpkg-buildpackage failed (log: $WORK/build.log)"; }
 
 mkdir -p "$DIST"
-rm -f "$DIST"/net-failover-dkms_*.deb "$DIST"/net-failover-tools_*.deb
+rm -f "$DIST"/net-failover-*_*.deb
 # The -dbgsym package of the tools stays in .cache/deb.
 cp "$WORK"/net-failover-{dkms,tools}_"$version"_*.deb "$DIST"/
 ls -l "$DIST"/net-failover-{dkms,tools}_"$version"_*.deb

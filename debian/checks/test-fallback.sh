@@ -3,7 +3,7 @@
 #
 # Host test of modprobe-fallback (not installed; run as root):
 #
-#   debian/fallback/test-fallback.sh [HELPER]
+#   debian/checks/test-fallback.sh [HELPER]
 #
 # Runs the helper in a private mount namespace in which /usr/sbin holds
 # only a fake modprobe and insmod, /lib/modules holds a fake kernel tree,
@@ -21,7 +21,7 @@
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-HELPER=$(realpath "${1:-$HERE/modprobe-fallback}")
+HELPER=$(realpath "${1:-$HERE/../fallback/modprobe-fallback}")
 KV=6.99.0-test-amd64
 
 [ "$(id -u)" = 0 ] || { echo "test-fallback: SKIP: needs root (mount namespace)"; exit 4; }
