@@ -72,6 +72,7 @@ for k in "${kernels[@]}"; do
 			"in_root modinfo -k '$k' -F signer net_failover | grep -q ."
 	fi
 	if [ -e "$ROOT/boot/initrd.img-$k" ]; then
+		check "$k: initramfs: updates/dkms/failover" initrd_has "$k" "modules/$k/updates/dkms/failover\.ko"
 		check "$k: initramfs: updates/dkms/net_failover" initrd_has "$k" "modules/$k/updates/dkms/net_failover\.ko"
 		check "$k: initramfs: the kernel's own failover" initrd_has "$k" "modules/$k/kernel/net/core/failover\.ko"
 		check "$k: initramfs: the kernel's own net_failover" initrd_has "$k" "modules/$k/kernel/drivers/net/net_failover\.ko"
