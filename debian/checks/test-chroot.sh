@@ -50,7 +50,15 @@ else
 	tail -n 30 "$LOG" | sed 's/^/#   /'
 fi
 
-initrd_has() { in_root lsinitramfs "/boot/initrd.img-$1" | grep -qE "$2"; }
+# lsinitramfs "/boot/initrd.img-$1" | grep -E "$2", with the kernel name
+# in $2 written as KV (it holds regex characters: 6.12.118+deb13-amd64).
+initrd_has()
+{
+	local kre
+	kre=$(printf '%s' "$1" | sed 's/[.+]/\\&/g')
+	in_root lsinitramfs "/boot/initrd.img-$1" > "$ROOT/tmp/initrd.list"
+	grep -qE "${2//KV/$kre}" "$ROOT/tmp/initrd.list"
+}
 for k in "${kernels[@]}"; do
 	m=/lib/modules/$k
 	check "$k: dkms status: installed" eval \
@@ -72,10 +80,10 @@ for k in "${kernels[@]}"; do
 			"in_root modinfo -k '$k' -F signer net_failover | grep -q ."
 	fi
 	if [ -e "$ROOT/boot/initrd.img-$k" ]; then
-		check "$k: initramfs: updates/dkms/failover" initrd_has "$k" "modules/$k/updates/dkms/failover\.ko"
-		check "$k: initramfs: updates/dkms/net_failover" initrd_has "$k" "modules/$k/updates/dkms/net_failover\.ko"
-		check "$k: initramfs: the kernel's own failover" initrd_has "$k" "modules/$k/kernel/net/core/failover\.ko"
-		check "$k: initramfs: the kernel's own net_failover" initrd_has "$k" "modules/$k/kernel/drivers/net/net_failover\.ko"
+		check "$k: initramfs: updates/dkms/failover" initrd_has "$k" "modules/KV/updates/dkms/failover\.ko"
+		check "$k: initramfs: updates/dkms/net_failover" initrd_has "$k" "modules/KV/updates/dkms/net_failover\.ko"
+		check "$k: initramfs: the kernel's own failover" initrd_has "$k" "modules/KV/kernel/net/core/failover\.ko"
+		check "$k: initramfs: the kernel's own net_failover" initrd_has "$k" "modules/KV/kernel/drivers/net/net_failover\.ko"
 		check "$k: initramfs: modprobe rule" initrd_has "$k" "lib/modprobe.d/net-failover\.conf$"
 		check "$k: initramfs: modprobe-fallback" initrd_has "$k" "lib/net-failover/modprobe-fallback$"
 		check "$k: initramfs: insmod" initrd_has "$k" "sbin/insmod$"
