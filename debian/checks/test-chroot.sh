@@ -11,8 +11,9 @@
 # "pkg" for the debootstrap and apt lines). DEB: dist/net-failover-dkms_*.deb.
 # Checks, for every kernel of the chroot that has headers: the DKMS build
 # in updates/dkms, depmod, modinfo's path and version, modprobe's install
-# rules for virtio_net's dependencies, the initramfs contents; then the
-# same after "apt-get purge". Ends with "N passed, N failed".
+# rules for virtio_net's dependencies, the initramfs contents and the
+# fallback inside it (test-initramfs.sh); then the same after "apt-get
+# purge". Ends with "N passed, N failed".
 set -u
 
 ROOT=$(realpath "${1:?usage: test-chroot.sh ROOT DEB}")
@@ -88,6 +89,15 @@ for k in "${kernels[@]}"; do
 		check "$k: initramfs: modprobe-fallback" initrd_has "$k" "lib/net-failover/modprobe-fallback$"
 		check "$k: initramfs: insmod" initrd_has "$k" "sbin/insmod$"
 	fi
+done
+
+# The fallback inside each initramfs, with the initramfs's own shell.
+for k in "${kernels[@]}"; do
+	[ -e "$ROOT/boot/initrd.img-$k" ] || continue
+	out=$("$(dirname "$0")/test-initramfs.sh" "$ROOT" "$k" 2>&1)
+	sed -n 's/^\(not \)\{0,1\}ok - /&'"$k"': initramfs fallback: /p' <<< "$out"
+	PASS=$((PASS + $(grep -c '^ok - ' <<< "$out")))
+	FAIL=$((FAIL + $(grep -c '^not ok - ' <<< "$out")))
 done
 
 start=$(date +%s)
