@@ -8,8 +8,8 @@
 # Runs the helper in a private mount namespace in which /usr/sbin holds
 # only a fake modprobe and insmod, /lib/modules holds a fake kernel tree,
 # /sys/module is a tmpfs (a module is "loaded" when its directory exists),
-# /proc/sys/kernel/osrelease names the fake kernel and /dev/kmsg is a pipe
-# read into a file. The fakes do what kmod does with the install rules of
+# /proc/sys/kernel/osrelease names the fake kernel, /var/lib a tmpfs (for
+# dkms 3.2's original_module/) and /dev/kmsg is a pipe read into a file. The fakes do what kmod does with the install rules of
 # net-failover.conf: "modprobe --ignore-install net_failover" still runs
 # the install rule of its dependency failover (checked with the real
 # modprobe 30 and 34, --show-depends); a loaded module is not loaded again.
@@ -121,6 +121,12 @@ run_case()
 		mount -t tmpfs fake /usr/sbin
 		cp '"$TMP"'/bin/modprobe '"$TMP"'/bin/insmod /usr/sbin/
 		mount --bind "$FAKE/kmsg" /dev/kmsg
+		mount -t tmpfs fake /var/lib
+		if [ -e "$FAKE/orig" ]; then
+			o=/var/lib/dkms/net-failover/original_module/'"$KV"'/x86_64
+			mkdir -p "$o"
+			touch "$o/failover.ko.xz" "$o/net_failover.ko.xz"
+		fi
 		cat "$FAKE/kmsg" >> "$FAKE/kmsg.log" &
 		exec 3> "$FAKE/kmsg"
 		set +e
@@ -203,7 +209,13 @@ check "stock fails: the kernel log says neither loaded" kmsg_has \
 # 6. No module of the kernel's own: error, not success.
 run_case "" dkms_failover="fail:Key was rejected by service" -- failover
 check "no stock module: exit non-zero" rc_not0
-check "no stock module: said so" kmsg_has "and the kernel has no kernel/net/core/failover.ko*"
+check "no stock module: said so" kmsg_has "and the kernel's own kernel/net/core/failover.ko* is not there"
+
+# 6b. Debian 13's dkms moved the kernel's own module aside: found there.
+run_case "" orig=1 dkms_failover="fail:Key was rejected by service" -- failover
+check "moved by dkms 3.2: exit 0" rc_is 0
+check "moved by dkms 3.2: loaded from /var/lib/dkms" loaded_is \
+	"failover stock /var/lib/dkms/net-failover/original_module/$KV/x86_64/failover.ko.xz"
 
 # 7. Another loader was quicker: the module is there, success.
 run_case .ko dkms_failover="fail:Key was rejected by service" \
