@@ -358,6 +358,10 @@ step build-nopci make -C "$ROOT" nopci
 note "tools and documentation"
 step tools make -C "$ROOT" tools
 step docs make -C "$ROOT" docs
+# The Debian packages (lintian-clean) and their modprobe fallback to the
+# kernel's own modules (fakes in a mount namespace)
+step deb make -C "$ROOT" deb
+step deb-fallback "$ROOT/debian/checks/test-fallback.sh"
 
 # Per kernel: build from clean (an object whose .cmd lost its genksyms
 # output stays "up to date" with unversioned exports), sparse, the

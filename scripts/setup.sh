@@ -38,7 +38,8 @@ PKGS="build-essential gcc make kmod cpio xz-utils busybox-static
       qemu-system-x86 qemu-utils sparse pkg-config libnl-3-dev
       libnl-genl-3-dev iproute2 ethtool python3 python3-docutils
       linux-source-6.1 linux-headers-amd64 bc flex bison libelf-dev
-      libssl-dev dwarves rsync jq debootstrap e2fsprogs zstd"
+      libssl-dev dwarves rsync jq debootstrap e2fsprogs zstd
+      debhelper dh-dkms dpkg-dev lintian"
 
 need_install=
 for p in $PKGS; do
