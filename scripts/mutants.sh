@@ -221,9 +221,10 @@ start=$(date +%s)
 
 # The unbroken tree, and nfosim (the mutations do not touch it)
 SRC=$WORK/src
-mkdir -p "$SRC" && (cd "$ROOT" && cp -r "${SRC_FILES[@]}" "$SRC/") &&
-	find "$SRC" \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' -o \
-		-name '*.mod*' \) -delete
+ORIG=$WORK/orig		# the sources as they were at the start
+mkdir -p "$ORIG" && (cd "$ROOT" && cp -r "${SRC_FILES[@]}" "$ORIG/") &&
+	find "$ORIG" \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' -o \
+		-name '*.mod*' \) -delete && cp -r "$ORIG" "$SRC"
 if ! build "$WORK/base" || ! keep "$WORK/base"; then
 	echo "mutants: the unbroken tree does not build ($WORK/base.build.log)"
 	exit 2
@@ -286,7 +287,7 @@ for m in "${muts[@]}"; do
 		echo "mutants: $name does not build ($d.build.log)"
 		bad=$((bad + 1))
 	fi
-	cp "$ROOT/$file" "$SRC/$file"
+	cp "$ORIG/$file" "$SRC/$file"
 	[ "$BUILD_ONLY" = 1 ] && echo "mutants: $name builds"
 done
 [ "$bad" -eq 0 ] || exit 2
