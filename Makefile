@@ -9,6 +9,7 @@
 #   make nopci           build a copy as for a kernel without CONFIG_PCI
 #   make tools           failoverctl, vf-steer-probe
 #   make docs            Documentation/networking/*.rst with docutils
+#   make deb             Debian packages in dist/ (DKMS, tools)
 #   make demo            boot a guest: pairing, unplug and replug (README)
 #   make check           every test, ending in "N passed, N failed"
 #   make clean
@@ -24,7 +25,7 @@ SOURCES := net/core/failover.c drivers/net/net_failover.c \
 	   include/net/failover.h include/net/net_failover.h
 
 .PHONY: all modules kernels lint checkpatch sparse kerneldoc demo check clean setup \
-	tools docs nopci
+	tools docs nopci deb
 
 all: modules
 
@@ -82,6 +83,9 @@ tools:
 
 docs:
 	@$(ROOT)/scripts/build-docs.sh
+
+deb:
+	@$(ROOT)/scripts/deb.sh
 
 # Not kbuild's "clean": with M= it deletes every *.ko below the tree,
 # the Debian kernel unpacked in .cache/ included.

@@ -2167,4 +2167,5 @@ module_exit(nfo_exit);
 
 MODULE_DESCRIPTION("Failover master for paravirtual devices (3-netdev model)");
 MODULE_LICENSE("GPL v2");
+MODULE_VERSION(FAILOVER_VERSION);
 MODULE_ALIAS_GENL_FAMILY(NET_FAILOVER_GENL_NAME);

@@ -392,3 +392,4 @@ module_exit(failover_exit);
 
 MODULE_DESCRIPTION("Failover framework: pairs lower devices with paravirtual failover devices");
 MODULE_LICENSE("GPL v2");
+MODULE_VERSION(FAILOVER_VERSION);
