@@ -378,7 +378,7 @@ def step_tar(out, boot, debs, pkgs):
 
 def qemu_cmdline(disk, kernel, initrd, tarpath, args, out, qmp):
     append = ("root=LABEL=ftroot ro console=ttyS0 panic=-1 tsc=reliable "
-              "mitigations=off loglevel=5 systemd.show_status=0 " + args)
+              "mitigations=off loglevel=5 systemd.show_status=1 " + args)
     return [
         "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
         "-m", "2048", "-smp", "2", "-nodefaults", "-no-reboot",
