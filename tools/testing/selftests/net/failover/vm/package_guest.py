@@ -736,8 +736,9 @@ def checks_for(dist, b):
                           "master=%s " % MASTER in v + " ")
             bad += want(lows == ["e1000e", "virtio_net"],
                         "want e1000e and virtio_net under %s after" % MASTER)
-            bad += want(tx >= 20 and tx - rx <= 5,
-                        "want at most 5 of >= 20 pings lost (5/s)")
+            # a loaded TCG host loses a few echoes with no unplug at all
+            bad += want(tx >= 20 and tx - rx <= max(5, tx // 20),
+                        "want at most 5 or 5% of >= 20 pings lost (5/s)")
             bad += want(atx and arx == atx, "want every reply after")
             return view, bad
         checks.append(("QMP unplug/replug of the primary keeps the master "
