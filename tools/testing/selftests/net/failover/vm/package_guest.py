@@ -292,7 +292,8 @@ finish() {
 	fact t.end "$(up)"
 	echo "FT done"
 	sync
-	systemctl poweroff
+	# not "systemctl poweroff": it asks logind first, which the image masks
+	systemctl start poweroff.target
 }
 """.replace("BPO_KV", BPO_KV).replace("MASTER_NAME", MASTER)
 
