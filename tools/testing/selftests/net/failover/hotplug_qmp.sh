@@ -114,8 +114,9 @@ qmp_cycle_under_traffic()
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	ktap_info "during the cycle: $(grep -E 'packets transmitted' "$log")"
-	read -r sent got < <(sed -n \
-		's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' "$log")
+	# (a here-string: the guest has no /dev/fd for process substitution)
+	read -r sent got <<< "$(sed -n \
+		's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' "$log")"
 	[ -n "$sent" ] && [ "$sent" -ge 10 ]
 	check_err $? "background ping did not finish cleanly: '$(tail -n 1 "$log")'"
 	[ -n "$got" ] && [ $((sent - got)) -le 1 ]
