@@ -132,8 +132,9 @@ run_tests()
 	exit $ksft_pass
 }
 
-# skip_all <reason>: the whole script cannot run
-skip_all()
+# all_results <ktap code> <exit status> <reason>: every test of ALL_TESTS
+# gets the same result, then the script exits
+all_results()
 {
 	local t n=0
 
@@ -143,26 +144,22 @@ skip_all()
 	ktap_print_header
 	ktap_set_plan "$n"
 	for t in $ALL_TESTS; do
-		ktap_result 4 "$t" "$1"
+		ktap_result "$1" "$t" "$3"
 	done
-	exit $ksft_skip
+	exit "$2"
+}
+
+# skip_all <reason>: the whole script cannot run
+skip_all()
+{
+	all_results 4 "$ksft_skip" "$1"
 }
 
 # fail_all <reason>: the whole script cannot run though it must (e.g.
 # the runner added nfosim.ko and it does not load): every test fails
 fail_all()
 {
-	local t n=0
-
-	for t in $ALL_TESTS; do
-		n=$((n + 1))
-	done
-	ktap_print_header
-	ktap_set_plan "$n"
-	for t in $ALL_TESTS; do
-		ktap_result 1 "$t" "$1"
-	done
-	exit $ksft_fail
+	all_results 1 "$ksft_fail" "$1"
 }
 
 # ------------------------------------------------------------- cleanup
