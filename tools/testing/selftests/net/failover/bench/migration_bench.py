@@ -44,6 +44,7 @@ otherwise, 2 on setup errors.
 import argparse
 import array
 import bisect
+import errno
 import gc
 import json
 import os
@@ -1103,11 +1104,18 @@ class Bench:
                 via[k] = via.get(k, 0) + 1
         g2h_skips = [[a, b] for a, b in st.get("skipped", [])
                      if b > g_lo and a < g_hi]
+        # frames the guest's own stack refused (sendto() errno, e.g.
+        # ENOBUFS: the lower's qdisc was full): lost, and said so
+        refused = {s: e for s, e in st.get("send_err", [])
+                   if g_lo <= s < g_hi}
         g2h = {"sent": g_hi - g_lo - len(g_skip), "skips": g2h_skips,
                "not_sent": len(g_skip), "lost": len(glost), "dup": gdup,
-               "reord": greord, "via": via}
+               "reord": greord, "via": via,
+               "send_err": len(refused),
+               "lost_send_err": sum(1 for x in glost if x in refused)}
         if glost:
             g2h["lost_seq"] = [glost[0], glost[-1]]
+            g2h["lost_seqs"] = glost[:64]
             # host time a lost guest frame would have arrived: from the
             # nearest earlier arrival, at the nominal rate
             # and between the ports of the nearest frames around it that
@@ -1120,9 +1128,12 @@ class Bench:
                     ref = pairs[j]
                     j += 1
                 nxt = pairs[j][2] if j < len(pairs) else "?"
-                k = "%s: %s" % (phase(ref[1] + (s - ref[0]) / self.args.rate),
-                                ref[2] if ref[2] == nxt else
-                                "%s->%s" % (ref[2], nxt))
+                k = "%s: %s%s" % (
+                    phase(ref[1] + (s - ref[0]) / self.args.rate),
+                    ref[2] if ref[2] == nxt else "%s->%s" % (ref[2], nxt),
+                    " (sendto %s)" % errno.errorcode.get(refused[s],
+                                                         refused[s])
+                    if s in refused else "")
                 by[k] = by.get(k, 0) + 1
             g2h["lost_by_phase"] = by
         res = {"kind": kind, "policy": policy, "mode": sess.mode,
@@ -1808,6 +1819,8 @@ def migration_summary(results, modes):
         row["g2h_sent"] = r["g2h"]["sent"]
         row["h2g_lost"] = r["h2g"]["lost"]
         row["g2h_lost"] = r["g2h"]["lost"]
+        row["g2h_send_err"] = r["g2h"].get("send_err")
+        row["g2h_lost_send_err"] = r["g2h"].get("lost_send_err")
         row["h2g_max_send_gap_ms"] = r["h2g"].get("max_send_gap_ms")
         row["wait_unplug_s"] = r.get("wait_unplug_s")
         row["resume_to_tx_primary_s"] = r.get("add_to_tx_primary_s")
@@ -1855,8 +1868,10 @@ def migration_checks(summary, live):
                         x["h2g_after_resume"])))
         out.append((x["g2h_lost_outside"] == 0,
                     "%s: guest->host lost outside the move: %s (at the "
-                    "move %s)" % (n, x["g2h_lost_outside"],
-                                  x["g2h_lost_move"])))
+                    "move %s; of all lost, %s refused by the guest's own "
+                    "stack, sendto() error)" % (
+                        n, x["g2h_lost_outside"], x["g2h_lost_move"],
+                        x.get("g2h_lost_send_err"))))
         out.append((x["guest_garps"] == x["expected_guest_garps"],
                     "%s: gratuitous ARPs from the guest: %s, expected %s "
                     "(%s)" % (n, x["guest_garps"],
