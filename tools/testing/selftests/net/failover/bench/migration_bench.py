@@ -1803,16 +1803,32 @@ def median(vals):
 
 
 def expected_garps(r):
-    """Gratuitous ARPs ours sends in a migration window, by design
-    (peer_notify 1, the default): one round per announce request of
-    virtio-net (QEMU's announce-rounds, each a VIRTIO_NET_S_ANNOUNCE:
+    """Gratuitous ARPs ours sends in a migration window, at most, by
+    design (peer_notify 1, the default): one round per announce request
+    of virtio-net (QEMU's announce-rounds, each a VIRTIO_NET_S_ANNOUNCE:
     NETDEV_NOTIFY_PEERS on the standby, answered on the master) and one
     per change of the active lower (the master's path_switches counter:
     to the standby when the source's primary leaves, to the
-    destination's primary once it is up). The guest has no IPv6
+    destination's primary once it is up). A request that comes while
+    the announcement of an earlier one is still pending (a slow guest)
+    is served by that same announcement, sent after both through the
+    lower active then: fewer, never none. The guest has no IPv6
     (ipv6.disable=1): no NA."""
     return (r.get("announce_rounds") or 0) + r["guest"].get(
         "master ethtool:path_switches", 0)
+
+
+def garps_ok(x):
+    """What must hold of the guest's gratuitous ARPs in a migration: one
+    through the source's standby (the source's primary left), one
+    through the destination's primary (the last path change), at least
+    one more through the destination for its announce requests, and no
+    more than one per request (expected_garps())."""
+    a = x["announce"]
+    return (a.get("garp source/standby", 0) >= 1 and
+            a.get("garp destination/primary", 0) >= 1 and
+            x["guest_garps"] >= 3 and
+            x["guest_garps"] <= x["expected_guest_garps"])
 
 
 def migration_summary(results, modes):
@@ -1892,9 +1908,11 @@ def migration_checks(summary, live):
                         n, x["g2h_lost_outside"] - x["g2h_lost_one_lower"],
                         x["g2h_lost_outside"], x["g2h_lost_one_lower"],
                         x["g2h_lost_move"], x.get("g2h_lost_send_err"))))
-        out.append((x["guest_garps"] == x["expected_guest_garps"],
-                    "%s: gratuitous ARPs from the guest: %s, expected %s "
-                    "(%s)" % (n, x["guest_garps"],
+        out.append((garps_ok(x),
+                    "%s: gratuitous ARPs from the guest: %s, expected 3 "
+                    "to %s, one through the source's standby and one "
+                    "through the destination's primary at least (%s)" % (
+                        n, x["guest_garps"],
                               x["expected_guest_garps"],
                               ", ".join("%s %d" % kv for kv in
                                         sorted(x["announce"].items())))))
