@@ -73,6 +73,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_vm as rv  # noqa: E402  (QMP client, splat patterns)
+import userspace_guest as ug  # noqa: E402  (the guest report's parser)
 
 ROOT = rv.ROOT
 MAC = "52:54:00:12:34:56"
@@ -470,31 +471,6 @@ def do_hotplug(qmp, host):
         host["hp.error"] = str(e)
 
 
-def parse_facts(path):
-    facts, blocks = {}, {}
-    if not os.path.exists(path):
-        return facts, blocks
-    key, buf = None, []
-    with open(path, errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
-            if key is not None:
-                if line.startswith("FT> " + key + " "):
-                    blocks[key] = ("\n".join(buf).strip("\n"),
-                                   line.split()[-1])
-                    key = None
-                else:
-                    buf.append(line)
-            elif line.startswith("FT< "):
-                key, buf = line[4:].strip(), []
-            elif line == "FT done":
-                facts["done"] = "yes"
-            elif line.startswith("FT ") and "=" in line:
-                k, v = line[3:].split("=", 1)
-                facts[k] = v
-    return facts, blocks
-
-
 def boot(disk, boot_def, debs, pkgs, out, timeout):
     """One boot of the persistent disk: a dict of what happened."""
     os.makedirs(out, exist_ok=True)
@@ -553,7 +529,7 @@ def boot(disk, boot_def, debs, pkgs, out, timeout):
     for f in files + [tarpath, qsock]:
         if os.path.exists(f):
             os.unlink(f)
-    res["f"], blocks = parse_facts(os.path.join(out, "facts.txt"))
+    res["f"], blocks = ug.parse_ft(os.path.join(out, "facts.txt"))
     res["b"] = {k: list(v) for k, v in blocks.items()}
     if res["status"] == "ok" and "done" not in res["f"]:
         res["status"] = "guest stopped before the end of its step (exit %s)" \

@@ -225,14 +225,15 @@ def qemu_cmdline(env, image, initrd, phases, out, debug=False):
     ]
 
 
-def parse_report(path, out):
-    """The guest's ttyS1: "FT key=value" facts and "FT< key" .. "FT> key
-    rc" blocks of raw output, which are turned into facts here (the guest
-    runs as few processes as it can)."""
+def parse_ft(path):
+    """A guest's report on its ttyS1: "FT key=value" facts (and "FT done"
+    as done=yes) and "FT< key" .. "FT> key rc" blocks of raw output, as
+    ({key: value}, {key: (text, rc)}); both empty if there is no file.
+    package_guest.py reads its guests' reports with it too."""
     facts, blocks = {}, {}
     if not os.path.exists(path):
-        return facts
-    key = None
+        return facts, blocks
+    key, buf = None, []
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
@@ -250,6 +251,15 @@ def parse_report(path, out):
             elif line.startswith("FT ") and "=" in line:
                 k, v = line[3:].split("=", 1)
                 facts[k] = v
+    return facts, blocks
+
+
+def parse_report(path, out):
+    """The guest's ttyS1 (parse_ft()), its blocks of raw output turned
+    into facts here (the guest runs as few processes as it can)."""
+    if not os.path.exists(path):
+        return {}
+    facts, blocks = parse_ft(path)
     if "journal" in blocks:
         with open(os.path.join(out, "journal.txt"), "w") as f:
             f.write(blocks["journal"][0] + "\n")
