@@ -721,25 +721,31 @@ def checks_for(dist, b):
         checks.append(("QMP unplug/replug of the primary keeps the master "
                        "connected", hp))
 
+    def apt_dkms(r, key, kv, what):
+        """An apt install step (block KEY, its KEY.dkms status and the
+        fact KEY.net_failover, modinfo -n): apt succeeded, dkms says
+        installed for KV, modinfo finds ours in updates/."""
+        f = r["f"]
+        out, rc = block_text(r, key)
+        st = block_text(r, key + ".dkms")[0]
+        view = "apt rc %s in %ss; dkms status: %s; modinfo -n%s %s" % (
+            rc, f.get(key + ".secs", "?"),
+            " | ".join(st.splitlines()) or "empty",
+            "" if kv == r.get("kv") else " -k " + kv,
+            f.get(key + ".net_failover", "?"))
+        bad = want(rc == "0", "apt install failed: %s" % " | ".join(
+            out.splitlines()[-3:]))
+        bad += want(re.search(r"%s.*: installed" % re.escape(kv), st),
+                    "want dkms installed for %s" % kv)
+        bad += want("/updates/" in f.get(key + ".net_failover", ""),
+                    "want modinfo -n in updates/ after %s" % what)
+        return view, bad
+
     if "install_pkgs" in b["steps"]:
-        def inst(r):
-            f = r["f"]
-            out, rc = block_text(r, "install")
-            st = block_text(r, "install.dkms")[0]
-            view = "apt rc %s in %ss; dkms status: %s; modinfo -n %s" % (
-                rc, f.get("install.secs", "?"),
-                " | ".join(st.splitlines()) or "empty",
-                f.get("install.net_failover", "?"))
-            bad = want(rc == "0", "apt install failed: %s" % " | ".join(
-                out.splitlines()[-3:]))
-            bad += want(re.search(r"%s.*: installed" % re.escape(
-                r.get("kv", "?")), st), "want dkms installed for %s"
-                % r.get("kv"))
-            bad += want("/updates/" in f.get("install.net_failover", ""),
-                        "want modinfo -n in updates/ after install")
-            return view, bad
         checks.append(("apt install of the packages from local files, "
-                       "dkms builds and installs", inst))
+                       "dkms builds and installs",
+                       lambda r: apt_dkms(r, "install", r.get("kv", "?"),
+                                          "install")))
 
     if "signing" in b["steps"]:
         def signing(r):
@@ -760,22 +766,10 @@ def checks_for(dist, b):
         checks.append(("dkms signed our module (modinfo signer)", signing))
 
     if "install_bpo" in b["steps"]:
-        def bpo(r):
-            f = r["f"]
-            out, rc = block_text(r, "bpo")
-            st = block_text(r, "bpo.dkms")[0]
-            view = "apt rc %s in %ss; dkms: %s; modinfo -k %s: %s" % (
-                rc, f.get("bpo.secs", "?"), " | ".join(st.splitlines()),
-                BPO_KV, f.get("bpo.net_failover", "?"))
-            bad = want(rc == "0", "apt install failed: %s" % " | ".join(
-                out.splitlines()[-3:]))
-            bad += want(re.search(r"%s.*: installed" % re.escape(BPO_KV),
-                                  st), "want dkms installed for %s" % BPO_KV)
-            bad += want("/updates/" in f.get("bpo.net_failover", ""),
-                        "want ours for %s in updates/" % BPO_KV)
-            return view, bad
         checks.append(("the backports %s kernel installs offline, dkms "
-                       "builds ours for it" % BPO_KV, bpo))
+                       "builds ours for it" % BPO_KV,
+                       lambda r: apt_dkms(r, "bpo", BPO_KV,
+                                          "the kernel's install")))
 
     if "purge_pkgs" in b["steps"]:
         def purge(r):
