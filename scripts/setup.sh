@@ -74,8 +74,8 @@ if [ ! -f "$KIMG/.done" ] ||
    [ -z "$(find "$KIMG/lib/modules/$KVER/kernel/drivers/net" -name 'virtio_net.ko*' 2>/dev/null)" ]; then
 	echo "setup: fetching linux-image-$KVER"
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download "linux-image-$KVER" >/dev/null 2>&1 ||
-		apt-get download "linux-image-$KVER-unsigned" >/dev/null)
+	(cd "$tmp" && { apt-get download "linux-image-$KVER" >/dev/null 2>&1 ||
+		apt-get download "linux-image-$KVER-unsigned" >/dev/null; })
 	rm -rf "$KIMG"
 	mkdir -p "$KIMG"
 	dpkg -x "$tmp"/linux-image-*.deb "$KIMG"
@@ -150,18 +150,31 @@ MIRROR=$(apt-get indextargets --format '$(SITE) $(SUITE)' 2>/dev/null |
 		{ print $1; exit }')
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-mkdir -p "$D13/apt/lists/partial" "$D13/apt/cache/archives/partial"
-cat > "$D13/apt/sources.list.new" <<EOT
-deb [signed-by=$KEYRING] $MIRROR trixie main
-deb [signed-by=$KEYRING] $MIRROR trixie-backports main
-EOT
-mv "$D13/apt/sources.list.new" "$D13/apt/sources.list"
-APT_D13=(-o "Dir::Etc::SourceList=$D13/apt/sources.list"
-	 -o Dir::Etc::SourceParts=/dev/null
-	 -o "Dir::State::Lists=$D13/apt/lists"
-	 -o "Dir::Cache=$D13/apt/cache"
-	 -o Dir::State::Status=/dev/null
-	 -o APT::Sandbox::User=root)
+
+# private_apt VAR DIR SUITE...: an apt state of its own in DIR (sources,
+# lists, cache; never the machine's) for these suites of MIRROR; the
+# array VAR gets the options that make apt-get use it
+private_apt()
+{
+	local -n opts=$1
+	local dir=$2 suite
+
+	shift 2
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	for suite in "$@"; do
+		echo "deb [signed-by=$KEYRING] $MIRROR $suite main"
+	done > "$dir/sources.list.new"
+	mv "$dir/sources.list.new" "$dir/sources.list"
+	# shellcheck disable=SC2034 # a nameref: the caller's array
+	opts=(-o "Dir::Etc::SourceList=$dir/sources.list"
+	      -o Dir::Etc::SourceParts=/dev/null
+	      -o "Dir::State::Lists=$dir/lists"
+	      -o "Dir::Cache=$dir/cache"
+	      -o Dir::State::Status=/dev/null
+	      -o APT::Sandbox::User=root)
+}
+
+private_apt APT_D13 "$D13/apt" trixie trixie-backports
 # Lists older than a day are refreshed: Debian drops superseded ABIs.
 if [ -z "$(find "$D13/apt/lists" -name '*trixie-backports*Packages' \
 	-mmin -1440 2>/dev/null)" ]; then
@@ -263,14 +276,7 @@ d13_kernel()
 SPARSE=$CACHE/sparse
 if [ ! -x "$SPARSE/usr/bin/sparse" ]; then
 	echo "setup: sparse from sid (for the 7.x headers) into $SPARSE"
-	mkdir -p "$SPARSE/apt/lists/partial" "$SPARSE/apt/cache/archives/partial"
-	echo "deb [signed-by=$KEYRING] $MIRROR sid main" > "$SPARSE/apt/sources.list"
-	APT_SID=(-o "Dir::Etc::SourceList=$SPARSE/apt/sources.list"
-		 -o Dir::Etc::SourceParts=/dev/null
-		 -o "Dir::State::Lists=$SPARSE/apt/lists"
-		 -o "Dir::Cache=$SPARSE/apt/cache"
-		 -o Dir::State::Status=/dev/null
-		 -o APT::Sandbox::User=root)
+	private_apt APT_SID "$SPARSE/apt" sid
 	tmp=$(mktemp -d)
 	if apt-get "${APT_SID[@]}" update -qq &&
 	   (cd "$tmp" && apt-get "${APT_SID[@]}" download sparse > /dev/null); then
