@@ -44,6 +44,8 @@ FORCE=0
 [ "${2:-}" = --force ] && FORCE=1
 
 log() { echo "package_image: $*" >&2; }
+# shellcheck source=tools/testing/selftests/net/failover/vm/image_lib.sh
+. "$HERE/image_lib.sh"
 
 case "$DIST" in
 12) SUITE=bookworm ;;
@@ -71,8 +73,7 @@ LATER="dkms gcc make libc6-dev linux-image-amd64 linux-headers-amd64
 # Debian 13 only: the backports kernel, downloaded for an offline install
 BPO_KV=7.3.4+deb13-amd64
 # stage1-end
-KEY1=$(sed -n '/^# stage1-begin/,/^# stage1-end/p' "$0" | sha256sum | cut -c1-12)
-KEY2=$( (cat "$0"; echo "$DIST") | sha256sum | cut -c1-12)
+image_keys "$DIST"
 RFS=$OUT/rootfs-$DIST-$KEY1
 IMG=$OUT/debian$DIST-$KEY2.img
 MASK="getty@tty1.service serial-getty@ttyS0.service systemd-logind.service
@@ -96,55 +97,10 @@ if [ "$FORCE" = 0 ] && [ -f "$IMG" ]; then
 	exit 0
 fi
 
-# The archive the host's apt uses: "URI SUITE" of its bookworm indexes;
-# the same URIs serve trixie, trixie-updates, trixie-security and
-# trixie-backports (testbed.md).
-# shellcheck disable=SC2016
-sources=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
-	'IDENTIFIER: Packages' 2>/dev/null |
-	awk '$2 ~ /^bookworm(-updates|-security)?$/' | sort -u |
-	sed "s/ bookworm/ $SUITE/")
-MIRROR=${MIRROR:-$(awk -v s="$SUITE" '$2 == s { print $1; exit }' <<< "$sources")}
-[ -n "$MIRROR" ] || { log "no bookworm source in the host's apt"; exit 2; }
-
-umount_all()
-{
-	local d
-	for d in proc sys dev/pts dev; do
-		mountpoint -q "$RFS/$d" && umount -l "$RFS/$d"
-	done
-	return 0
-}
-
-in_root()
-{
-	chroot "$RFS" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
-}
-
+image_sources
 if [ "$FORCE" = 1 ] || [ ! -f "$RFS/.done" ]; then
 	rm -rf "$OUT/rootfs-$DIST-"* "$OUT/debian$DIST-"*.img
-	mkdir -p "$OUT"
-	log "debootstrap $SUITE from $MIRROR into $RFS"
-	debootstrap --variant=minbase --include="$BASE" "$SUITE" "$RFS" \
-		"$MIRROR" > "$OUT/debootstrap-$DIST.log" 2>&1 ||
-		{ tail -n 20 "$OUT/debootstrap-$DIST.log" >&2; exit 1; }
-	trap umount_all EXIT
-	mount -t proc proc "$RFS/proc"
-	mount -t sysfs sysfs "$RFS/sys"
-	mount --bind /dev "$RFS/dev"
-	mount --bind /dev/pts "$RFS/dev/pts"
-	while read -r uri suite; do
-		echo "deb $uri $suite main"
-	done <<< "$sources" > "$RFS/etc/apt/sources.list"
-	printf '#!/bin/sh\nexit 101\n' > "$RFS/usr/sbin/policy-rc.d"
-	chmod 755 "$RFS/usr/sbin/policy-rc.d"
-	log "installing the packages (apt-$DIST.log)"
-	# shellcheck disable=SC2086
-	{ in_root apt-get update -q &&
-	  in_root apt-get install -y -q --no-install-recommends $LATER &&
-	  in_root apt-get clean; } > "$OUT/apt-$DIST.log" 2>&1 ||
-		{ tail -n 20 "$OUT/apt-$DIST.log" >&2; exit 1; }
+	image_debootstrap "-$DIST" "$BASE" "$LATER"
 	if [ "$DIST" = 13 ]; then
 		log "downloading the $BPO_KV kernel packages (trixie-backports)"
 		echo "deb $MIRROR $SUITE-backports main" \
@@ -162,26 +118,12 @@ if [ "$FORCE" = 1 ] || [ ! -f "$RFS/.done" ]; then
 		in_root apt-get clean
 		ls "$RFS/var/cache/local-debs" >&2
 	fi
-	rm -f "$RFS/usr/sbin/policy-rc.d"
-	umount_all
-	trap - EXIT
-	touch "$RFS/.done"
+	image_debootstrap_done
 fi
 
 log "configuring $RFS"
-find "$RFS/etc/systemd/system" -maxdepth 1 -type l -lname /dev/null -delete
-# shellcheck disable=SC2086
-in_root systemctl mask $MASK > /dev/null 2>&1
+image_trim "ftguest$DIST" LABEL=ftroot "5fa1104e4d2a4c4e9f3c2d1b0a9988$DIST"
 in_root systemctl enable systemd-networkd.service > /dev/null 2>&1
-# shellcheck disable=SC2086
-printf 'blacklist %s\n' $NOLOAD > "$RFS/etc/modprobe.d/ft-guest.conf"
-mkdir -p "$RFS/etc/systemd/journald.conf.d"
-printf '[Journal]\nStorage=volatile\n' > "$RFS/etc/systemd/journald.conf.d/ft.conf"
-echo "ftguest$DIST" > "$RFS/etc/hostname"
-printf '127.0.0.1 localhost\n127.0.1.1 ftguest%s\n' "$DIST" > "$RFS/etc/hosts"
-echo 'LABEL=ftroot / ext4 defaults 0 1' > "$RFS/etc/fstab"
-in_root passwd -d root > /dev/null
-echo "5fa1104e4d2a4c4e9f3c2d1b0a9988$DIST" > "$RFS/etc/machine-id"
 # The master as an admin names it: by the name udev gives it (the three
 # devices share one MAC). IPv4 only: on a flooding hub the stock master's
 # link-local address fails DAD (testbed.md).
@@ -223,11 +165,11 @@ in_root systemctl enable ft-step.service > /dev/null 2>&1
 # ConditionNeedsUpdate=/etc,/var (ldconfig, hwdb, catalog) is met once
 touch "$RFS/etc/.updated" "$RFS/var/.updated"
 log "update-initramfs (the configuration is in the initramfs)"
-trap umount_all EXIT
+trap image_umount EXIT
 mount -t proc proc "$RFS/proc"
 in_root update-initramfs -u -k all > "$OUT/initramfs-$DIST.log" 2>&1 ||
 	{ tail -n 20 "$OUT/initramfs-$DIST.log" >&2; exit 1; }
-umount_all
+image_umount
 trap - EXIT
 ls -l "$RFS/boot" >&2
 # The guest's own update-initramfs: MODULES=most copies ~1000 modules, a
@@ -241,8 +183,6 @@ echo virtio_net >> "$RFS/etc/initramfs-tools/modules"
 
 size=$(du -sm "$RFS" | cut -f1)
 size=$((size + 3072))
-log "mkfs.ext4 ($size MiB)"
 rm -f "$OUT/debian$DIST-"*.img
-mkfs.ext4 -q -F -L ftroot -d "$RFS" "$IMG.tmp" "${size}M"
-mv "$IMG.tmp" "$IMG"
+image_mkfs "$IMG" "$size"
 echo "$IMG"
