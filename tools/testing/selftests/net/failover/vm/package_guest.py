@@ -219,6 +219,8 @@ check_boot() {
 	block cmdline cat /proc/cmdline
 	until_ok 60 triple
 	fact t.triple "$(up)"
+	# the names as udev leaves them (a lower may be mid-rename)
+	udevadm settle --timeout=30 2>/dev/null
 	netstate net0
 	modules mod
 	until_ok 90 has_ipv4
@@ -626,6 +628,13 @@ def checks_for(dist, b):
         f = r["f"]
         nets = {k[5:]: v for k, v in f.items() if k.startswith("net0.")}
         view = "; ".join("%s: %s" % kv for kv in sorted(nets.items()))
+        # a device listed without a driver was being renamed by udev as
+        # the snapshot read it (runs before udevadm settle was added
+        # there): take the snapshot after DHCP instead, and say so
+        if any(v.startswith(" ") for v in nets.values()):
+            nets = {k[4:]: v for k, v in f.items() if k.startswith("net.")}
+            view += " | caught a rename; after DHCP: " + "; ".join(
+                "%s: %s" % kv for kv in sorted(nets.items()))
         bad = want(nets.get(MASTER, "").startswith("net_failover "),
                    "want %s driven by net_failover" % MASTER)
         lows = sorted(v.split()[0] for n, v in nets.items()
